@@ -1,0 +1,181 @@
+"""OTB-layout sequences: reading ground truth and frames, writing OTB-format tracks.
+
+A sequence folder holds ``img/0001.jpg, 0002.jpg, ...`` and ``groundtruth_rect.txt`` with one
+``x,y,w,h`` per frame (comma, tab or space separated, possibly mixed), ``x, y`` 1-based. Inside the
+package boxes are 0-based ``xyxy`` (see :mod:`rolo.boxes`); conversion happens here, on reading and
+on writing, and nowhere else.
+
+Malformed input raises :class:`RoloInputError` naming the file and the line. Nothing is silently
+truncated: a ground-truth file whose row count differs from the number of frames is an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rolo.boxes import otb_to_xyxy, xyxy_to_otb
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+_SPLIT = re.compile(r"[,\s]+")
+
+
+class RoloInputError(ValueError):
+    """Bad input data or settings. The message names the file (and line) or the setting."""
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """One OTB-layout video.
+
+    Attributes:
+        name: sequence name (folder name unless given).
+        frames: image paths, in frame order; ``len(frames) == N``.
+        gt: ``(N, 4)`` float64 ground truth, 0-based ``xyxy``.
+        valid: ``(N,)`` bool, False where the ground-truth row has non-positive width or height
+            (OTB marks unannotated frames with ``0,0,0,0``): such frames are never training
+            targets and never scored.
+    """
+
+    name: str
+    frames: tuple[Path, ...]
+    gt: np.ndarray
+    valid: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+def read_otb_boxes(path: str | Path) -> np.ndarray:
+    """Read an OTB box file -> ``(N, 4)`` float64 raw OTB values (1-based ``x, y, w, h``).
+
+    Blank lines at the end of the file are ignored; any other line must hold exactly four finite
+    numbers separated by commas and/or white space.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as e:
+        raise RoloInputError(f"{path}: cannot read ({e.strerror or e})") from e
+    while lines and not lines[-1].strip():
+        lines.pop()
+    rows = []
+    for lineno, line in enumerate(lines, start=1):
+        fields = [f for f in _SPLIT.split(line.strip()) if f]
+        if len(fields) != 4:
+            raise RoloInputError(
+                f"{path}:{lineno}: expected 4 numbers x,y,w,h, found {len(fields)}: {line!r}"
+            )
+        try:
+            values = [float(f) for f in fields]
+        except ValueError:
+            raise RoloInputError(f"{path}:{lineno}: not a number in {line!r}") from None
+        if not all(np.isfinite(values)):
+            raise RoloInputError(f"{path}:{lineno}: non-finite value in {line!r}")
+        if values[2] < 0 or values[3] < 0:
+            raise RoloInputError(f"{path}:{lineno}: negative width or height in {line!r}")
+        rows.append(values)
+    if not rows:
+        raise RoloInputError(f"{path}: no boxes")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def read_otb_xyxy(path: str | Path) -> np.ndarray:
+    """Read an OTB box file -> ``(N, 4)`` 0-based ``xyxy``."""
+    return otb_to_xyxy(read_otb_boxes(path))
+
+
+def list_frames(img_dir: str | Path) -> tuple[Path, ...]:
+    """Image files of a sequence, sorted by their frame number.
+
+    File stems must be integers (``0001.jpg``) forming a run without gaps.
+    """
+    img_dir = Path(img_dir)
+    if not img_dir.is_dir():
+        raise RoloInputError(f"{img_dir}: image folder not found")
+    files = [p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise RoloInputError(f"{img_dir}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    numbered = []
+    for p in files:
+        if not p.stem.isdigit():
+            raise RoloInputError(f"{p}: image name is not a frame number")
+        numbered.append((int(p.stem), p))
+    numbered.sort()
+    numbers = [n for n, _ in numbered]
+    expected = list(range(numbers[0], numbers[0] + len(numbers)))
+    if numbers != expected:
+        missing = sorted(set(expected) - set(numbers))[:5]
+        raise RoloInputError(f"{img_dir}: frame numbers are not consecutive (missing e.g. {missing})")
+    return tuple(p for _, p in numbered)
+
+
+def load_sequence(
+    folder: str | Path,
+    name: str | None = None,
+    img_dir: str = "img",
+    gt_file: str = "groundtruth_rect.txt",
+) -> Sequence:
+    """Load an OTB-layout sequence folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RoloInputError(f"{folder}: sequence folder not found")
+    frames = list_frames(folder / img_dir)
+    gt_path = folder / gt_file
+    gt = read_otb_xyxy(gt_path)
+    if len(gt) != len(frames):
+        raise RoloInputError(
+            f"{gt_path}: {len(gt)} boxes for {len(frames)} frames in {folder / img_dir}"
+        )
+    wh = gt[:, 2:] - gt[:, :2]
+    valid = (wh > 0).all(axis=1)
+    if not valid[0]:
+        raise RoloInputError(f"{gt_path}:1: the first frame's box is empty; it cannot start a track")
+    return Sequence(name=name or folder.name, frames=frames, gt=gt, valid=valid)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    A failed or killed writer leaves no file at ``path`` that could later look complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_otb_boxes(path: str | Path, xyxy: np.ndarray, decimals: int = 2) -> None:
+    """Write 0-based ``xyxy`` boxes ``(N, 4)`` as an OTB file (1-based ``x,y,w,h``, comma separated)."""
+    otb = xyxy_to_otb(np.asarray(xyxy, dtype=np.float64).reshape(-1, 4))
+    if not np.isfinite(otb).all():
+        raise ValueError(f"{path}: refusing to write non-finite boxes")
+    with atomic_path(path) as tmp:
+        np.savetxt(tmp, otb, fmt=f"%.{decimals}f", delimiter=",")
+
+
+def save_npy(path: str | Path, array: np.ndarray) -> None:
+    """``np.save`` through :func:`atomic_path`."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+
+
+def save_json(path: str | Path, obj: object) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")

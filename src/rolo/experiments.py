@@ -1,0 +1,176 @@
+"""Experiment protocols: which frames train, where tracking starts, which frames are scored.
+
+A split is computed once per (experiment, video) and shared by every tracker of the experiment:
+same start frame, same start box, same scored frames. Rules every protocol obeys:
+
+* a tracker is given the ground truth of its start frame only (``start_box``);
+* a frame whose label was used in training is never scored;
+* the start frame is scored, as in OTB's one-pass evaluation (the tracker returns the given box
+  there), unless its label was used in training;
+* frames with invalid ground truth (zero width or height) are neither trained on nor scored.
+
+Protocols (all frame indices 0-based, ranges half-open):
+
+``disjoint``       (exp1) ``train`` videos train on all their frames; ``test`` videos are tracked
+                   from frame 0 to the end (OTB one-pass).
+``held_out_tail``  (exp2) the first ``floor(n * train_fraction)`` frames of every video train; the
+                   rest is held out: tracked from its first frame, given that frame's box.
+``sparse_labels``  (exp3) every frame is a training input but only every ``label_every``-th frame's
+                   label is used (frames 0, k, 2k, ...); tracking runs from frame 0 and only the
+                   unlabelled frames are scored. Transductive: the model has seen the test frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from rolo.boxes import otb_to_xyxy, xyxy_to_otb
+
+PROTOCOLS = ("disjoint", "held_out_tail", "sparse_labels")
+
+
+@dataclass(frozen=True)
+class VideoSplit:
+    """One video's role in one experiment. Frame indices are 0-based, ranges half-open.
+
+    ``train``: ``(start, end)`` of the training segment or None; ``train_labels``: frames whose labels
+    are training targets; ``test``: ``(start, end)`` of the tracked segment or None; ``start_box``: OTB
+    ``(x, y, w, h)``, 1-based, of frame ``test[0]``; ``scored``: frames scored.
+    """
+
+    video: str
+    frames: int
+    train: tuple[int, int] | None
+    train_labels: tuple[int, ...]
+    test: tuple[int, int] | None
+    start_box: tuple[float, float, float, float] | None
+    scored: tuple[int, ...]
+
+    def start_box_xyxy(self) -> np.ndarray:
+        """The tracker's start box, 0-based ``xyxy``."""
+        if self.start_box is None:
+            raise ValueError(f"video {self.video}: no test segment in this experiment")
+        return otb_to_xyxy(np.asarray(self.start_box))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VideoSplit":
+        def tup(v):
+            return None if v is None else tuple(v)
+
+        return cls(
+            video=d["video"],
+            frames=int(d["frames"]),
+            train=tup(d["train"]),
+            train_labels=tuple(d["train_labels"]),
+            test=tup(d["test"]),
+            start_box=tup(d["start_box"]),
+            scored=tuple(d["scored"]),
+        )
+
+
+def make_split(
+    video: str,
+    gt: np.ndarray,
+    valid: np.ndarray,
+    protocol: str,
+    role: str = "both",
+    train_fraction: float = 1 / 3,
+    label_every: int = 3,
+) -> VideoSplit:
+    """Split one video. ``gt (N, 4)`` xyxy, ``valid (N,)``; ``role`` is ``train``/``test`` for ``disjoint``."""
+    n = len(gt)
+    valid = np.asarray(valid, bool)
+    train: tuple[int, int] | None = None
+    test: tuple[int, int] | None = None
+    labels = np.zeros(n, bool)
+    if protocol == "disjoint":
+        if role == "train":
+            train = (0, n)
+            labels[:] = True
+        elif role == "test":
+            test = (0, n)
+        else:
+            raise ValueError(f"video {video}: role must be 'train' or 'test' under 'disjoint', not {role!r}")
+    elif protocol == "held_out_tail":
+        k = int(np.floor(n * train_fraction))
+        if not 1 <= k < n:
+            raise ValueError(f"video {video}: train_fraction {train_fraction} leaves no training or no test frames ({n} frames)")
+        train = (0, k)
+        labels[:k] = True
+        test = (k, n)
+    elif protocol == "sparse_labels":
+        if label_every < 2:
+            raise ValueError(f"label_every must be >= 2, not {label_every}")
+        train = (0, n)
+        labels[::label_every] = True
+        test = (0, n)
+    else:
+        raise ValueError(f"unknown protocol {protocol!r}; known: {PROTOCOLS}")
+    labels &= valid
+
+    start_box = None
+    scored: list[int] = []
+    if test is not None:
+        first_valid = np.flatnonzero(valid[test[0] : test[1]])
+        if not len(first_valid):
+            raise ValueError(f"video {video}: no valid ground truth in frames {test[0] + 1}..{test[1]}")
+        test = (test[0] + int(first_valid[0]), test[1])
+        start_box = tuple(float(v) for v in xyxy_to_otb(gt[test[0]]))
+        scored = [t for t in range(test[0], test[1]) if valid[t] and not labels[t]]
+    return VideoSplit(
+        video=video,
+        frames=n,
+        train=train,
+        train_labels=tuple(int(i) for i in np.flatnonzero(labels)),
+        test=test,
+        start_box=start_box,
+        scored=tuple(scored),
+    )
+
+
+def experiment_videos(exp: dict) -> dict[str, str]:
+    """``{video: role}`` of an experiment config (role ``train``/``test`` under ``disjoint``, else ``both``)."""
+    if exp["protocol"] == "disjoint":
+        roles = {v: "train" for v in exp["train"]}
+        roles.update({v: "test" for v in exp["test"]})
+        return roles
+    return {v: "both" for v in exp["videos"]}
+
+
+def test_videos(exp: dict) -> list[str]:
+    return list(exp["test"]) if exp["protocol"] == "disjoint" else list(exp["videos"])
+
+
+def train_videos(exp: dict) -> list[str]:
+    return list(exp["train"]) if exp["protocol"] == "disjoint" else list(exp["videos"])
+
+
+def write_splits_job(exp: dict, seq_dirs: dict[str, str], out_json) -> None:
+    """Pipeline stage: every video's split of one experiment -> ``splits.json`` ``{video: split}``."""
+    from rolo.data import load_sequence, save_json
+
+    splits = {}
+    for video, role in experiment_videos(exp).items():
+        seq = load_sequence(seq_dirs[video], name=video)
+        splits[video] = make_split(
+            video,
+            seq.gt,
+            seq.valid,
+            exp["protocol"],
+            role=role,
+            train_fraction=float(exp.get("train_fraction", 1 / 3)),
+            label_every=int(exp.get("label_every", 3)),
+        ).to_dict()
+    save_json(out_json, {"protocol": exp["protocol"], "videos": splits})
+
+
+def read_splits(path) -> dict[str, VideoSplit]:
+    import json
+
+    with open(path) as f:
+        return {v: VideoSplit.from_dict(d) for v, d in json.load(f)["videos"].items()}

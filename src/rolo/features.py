@@ -1,0 +1,199 @@
+"""Per-video feature extraction: one forward pass per batch gives detections and deep features.
+
+Frames are decoded and letterboxed in background workers (a ``torch.utils.data.DataLoader``) with
+Ultralytics' ``LetterBox``; the batch goes once through the detection model; a forward hook on the
+last backbone layer captures the feature map, which is global-average-pooled (512-d for YOLOv8s);
+Ultralytics' ``non_max_suppression`` and ``scale_boxes`` turn the head's output into boxes in the
+original image's pixels.
+
+Outputs (see :func:`extract_video`):
+
+``features``   ``(N, C)`` float32, pooled backbone features per frame.
+``detections`` ``(N, K, 6)`` float32, per frame the top ``K`` detections after NMS, most confident
+               first: 0-based ``xyxy`` pixels of the original image, confidence, class; rows past
+               the frame's detections are NaN.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from rolo.data import RoloInputError
+from rolo.detector import feature_layer_index, load_yolo
+
+
+@dataclass(frozen=True)
+class ExtractionParams:
+    imgsz: int = 640
+    batch: int = 16
+    conf: float = 0.05  # NMS confidence floor; association applies its own thresholds
+    iou: float = 0.7  # NMS IoU
+    max_det: int = 10  # K detections kept per frame
+    agnostic: bool = True  # class-agnostic NMS: one box per object whatever its class
+    workers: int = 2  # background decoding processes
+    device: str | None = None  # None: CUDA when present, else CPU
+
+
+class _Frames(torch.utils.data.Dataset):
+    """Decode and letterbox frames -> (uint8 CHW RGB tensor, original (h, w))."""
+
+    def __init__(self, paths: list[Path], imgsz: int, stride: int):
+        from ultralytics.data.augment import LetterBox
+
+        self.paths = paths
+        # All frames of a video share one shape, so the minimal stride-aligned rectangle is safe.
+        self.letterbox = LetterBox(new_shape=(imgsz, imgsz), auto=True, stride=stride)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        im = cv2.imread(str(self.paths[i]))
+        if im is None:
+            raise RoloInputError(f"{self.paths[i]}: cannot decode image")
+        lb = self.letterbox(image=im)
+        chw = np.ascontiguousarray(lb[..., ::-1].transpose(2, 0, 1))
+        return torch.from_numpy(chw), torch.tensor(im.shape[:2])
+
+
+def pick_device(device: str | None) -> torch.device:
+    if device:
+        return torch.device(device)
+    return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+
+
+def extract_video(
+    detector: str | Path, frames: list[Path], params: ExtractionParams, progress: bool = True
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Run the detector over a video's frames -> ``(features (N, C), detections (N, K, 6), meta)``."""
+    from ultralytics.utils.nms import non_max_suppression
+    from ultralytics.utils.ops import scale_boxes
+
+    device = pick_device(params.device)
+    yolo = load_yolo(detector)
+    model = yolo.model.to(device).eval()
+    layer = feature_layer_index(model)
+    stride = int(max(model.stride))
+    captured: list[torch.Tensor] = []
+    hook = model.model[layer].register_forward_hook(lambda m, i, o: captured.append(o.mean(dim=(2, 3))))
+
+    loader = torch.utils.data.DataLoader(
+        _Frames(list(frames), params.imgsz, stride),
+        batch_size=params.batch,
+        num_workers=params.workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=False,
+    )
+    n = len(frames)
+    feats: np.ndarray | None = None
+    dets = np.full((n, params.max_det, 6), np.nan, np.float32)
+    first_shape = None
+    letterboxed = None
+    done = 0
+    t0 = time.perf_counter()
+    half = device.type == "cuda"
+    if half:
+        model.half()
+    try:
+        with torch.inference_mode():
+            for x, shapes in loader:
+                if first_shape is None:
+                    first_shape = tuple(int(v) for v in shapes[0])
+                    letterboxed = tuple(x.shape[2:])
+                if any(tuple(int(v) for v in s) != first_shape for s in shapes):
+                    raise RoloInputError(f"{frames[done]}: frames of one video must share one size")
+                x = x.to(device, non_blocking=True)
+                x = (x.half() if half else x.float()) / 255.0
+                captured.clear()
+                preds = model(x)
+                pooled = captured[0].float().cpu().numpy()
+                if feats is None:
+                    feats = np.empty((n, pooled.shape[1]), np.float32)
+                feats[done : done + len(x)] = pooled
+                out = non_max_suppression(
+                    preds, params.conf, params.iou, agnostic=params.agnostic, max_det=params.max_det, nc=len(model.names)
+                )
+                for j, d in enumerate(out):
+                    if len(d):
+                        d = d[:, :6].float()
+                        d[:, :4] = scale_boxes(x.shape[2:], d[:, :4], first_shape)
+                        dets[done + j, : len(d)] = d.cpu().numpy()
+                done += len(x)
+                if progress:
+                    rate = done / max(time.perf_counter() - t0, 1e-9)
+                    print(f"\rextract {done}/{n} frames ({rate:.1f} frames/s)", end="", file=sys.stderr, flush=True)
+    finally:
+        hook.remove()
+    if progress:
+        print(file=sys.stderr)
+    if done != n or feats is None:
+        raise RuntimeError(f"extracted {done} of {n} frames")
+    elapsed = time.perf_counter() - t0
+    meta = {
+        "detector": str(detector),
+        "feature_layer": layer,
+        "feature_module": type(model.model[layer]).__name__,
+        "feature_dim": int(feats.shape[1]),
+        "imgsz": params.imgsz,
+        "letterboxed_hw": list(letterboxed),
+        "image_wh": [first_shape[1], first_shape[0]],
+        "frames": n,
+        "conf": params.conf,
+        "iou": params.iou,
+        "max_det": params.max_det,
+        "agnostic": params.agnostic,
+        "class_names": {int(k): str(v) for k, v in model.names.items()},
+        "device": str(device),
+        "seconds": round(elapsed, 3),
+    }
+    return feats, dets, meta
+
+
+def extract_features_job(
+    img_dir: str | Path, detector: str | Path, params: dict, out_features, out_detections, out_meta
+) -> None:
+    """Pipeline stage: a video's frames -> ``features.npy``, ``detections.npy``, ``meta.json``."""
+    from rolo.data import list_frames, save_json, save_npy
+
+    frames = list_frames(img_dir)
+    feats, dets, meta = extract_video(detector, list(frames), ExtractionParams(**params))
+    print(f"{len(frames)} frames, {meta['seconds']:.1f} s, feature layer {meta['feature_layer']} "
+          f"({meta['feature_module']}, {meta['feature_dim']}-d)", file=sys.stderr)
+    save_npy(out_features, feats)
+    save_npy(out_detections, dets)
+    save_json(out_meta, meta)
+
+
+DETECTOR_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz")
+"""Extraction settings a trained ROLO model depends on; recorded in its checkpoint."""
+
+
+def load_extracted(features_path, detections_path, meta_path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Read one video's extraction outputs, checking they belong together."""
+    import json
+
+    feats = np.load(features_path)
+    dets = np.load(detections_path)
+    with open(meta_path) as f:
+        meta = json.load(f)
+    if not (len(feats) == len(dets) == meta["frames"]):
+        raise RoloInputError(
+            f"{features_path}: {len(feats)} feature rows, {len(dets)} detection rows, meta says {meta['frames']} frames"
+        )
+    return feats, dets, meta
+
+
+def check_same_detector(expected: dict, meta: dict, source: str) -> None:
+    """Raise naming the first extraction setting in :data:`DETECTOR_KEYS` that differs."""
+    for key in DETECTOR_KEYS:
+        if expected.get(key) != meta.get(key):
+            raise RoloInputError(
+                f"{source}: detector setting '{key}' is {meta.get(key)!r}, but the model was trained with {expected.get(key)!r}"
+            )

@@ -1,0 +1,30 @@
+# Detector training with Ultralytics' trainer (only when detector.train is set).
+
+if DETECTOR_TRAIN:
+
+    rule train_detector:
+        input:
+            gts=[seq_files(v)["gt"] for v in DETECTOR_TRAIN["sequences"] + DETECTOR_TRAIN["val"]],
+            imgs=[seq_files(v)["img"] for v in DETECTOR_TRAIN["sequences"] + DETECTOR_TRAIN["val"]],
+        output:
+            weights="results/detector/weights.pt",
+            metrics="results/detector/train_metrics.json",
+        params:
+            model=config["detector"]["model"],
+            scale=config["detector"].get("scale"),
+            train_dirs=[seq_dir(v) for v in DETECTOR_TRAIN["sequences"]],
+            val_dirs=[seq_dir(v) for v in DETECTOR_TRAIN["val"]],
+            train={**DETECTOR_TRAIN, "imgsz": config["detector"]["imgsz"]},
+            work_dir="results/detector/work",
+            code=code_hash("detector"),
+        log:
+            "logs/train_detector.log",
+        benchmark:
+            "benchmarks/train_detector.tsv"
+        threads: 2
+        resources:
+            gpu=1,
+            mem_mb=4000,
+            runtime=120,
+        script:
+            "../scripts/train_detector.py"

@@ -1,0 +1,27 @@
+# One job per video: one forward pass per frame batch gives detections and backbone features.
+
+
+rule extract_features:
+    input:
+        img=lambda wc: seq_files(wc.video)["img"],
+        detector=detector_input(),
+    output:
+        features="results/features/{video}/features.npy",
+        detections="results/features/{video}/detections.npy",
+        meta="results/features/{video}/meta.json",
+    params:
+        detector=detector_weights(),
+        scale=None if DETECTOR_TRAIN else config["detector"].get("scale"),
+        extraction={**config["extraction"], "imgsz": config["detector"]["imgsz"]},
+        code=code_hash("features"),
+    log:
+        "logs/extract_features/{video}.log",
+    benchmark:
+        "benchmarks/extract_features/{video}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/extract_features.py"

@@ -1,0 +1,29 @@
+# One ROLO model per experiment.
+
+
+rule train_rolo:
+    input:
+        splits="results/{exp}/splits.json",
+        data=exp_train_inputs,
+    output:
+        model="results/{exp}/models/rolo.pt",
+        loss="results/{exp}/models/rolo_loss.csv",
+    params:
+        videos=lambda wc: {
+            v: feature_files(v) + [seq_dir(v)] for v in train_videos(EXPERIMENTS[wc.exp])
+        },
+        model={k: config["rolo"][k] for k in ("steps", "hidden", "layers")},
+        train={k: config["rolo"][k] for k in ("epochs", "batch", "lr", "seed")},
+        association=config["association"],
+        code=code_hash("training"),
+    log:
+        "logs/train_rolo/{exp}.log",
+    benchmark:
+        "benchmarks/train_rolo/{exp}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/train_rolo.py"

@@ -1,0 +1,9 @@
+"""Snakemake script: one experiment's tables."""
+from rolo.runtime import setup_job
+
+setup_job(snakemake.log[0], snakemake.threads)
+
+from rolo.evaluation import evaluate_job
+
+p, out = snakemake.params, snakemake.output
+evaluate_job(snakemake.wildcards.exp, snakemake.input.splits, p.dirs, p.tracks, p.detections, out.aos, out.md, out.detector)

@@ -1,0 +1,19 @@
+"""Snakemake script: one video's features and detections."""
+from pathlib import Path
+
+from rolo.runtime import setup_job
+
+setup_job(snakemake.log[0], snakemake.threads)
+
+from rolo.detector import resolve_model
+from rolo.features import extract_features_job
+
+out = snakemake.output
+extract_features_job(
+    snakemake.input.img,
+    resolve_model(snakemake.params.detector, snakemake.params.scale, Path(out.meta).parent),
+    snakemake.params.extraction,
+    out.features,
+    out.detections,
+    out.meta,
+)
