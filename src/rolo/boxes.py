@@ -55,7 +55,7 @@ def xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
 def xyxy_to_cxcywh_norm(xyxy: np.ndarray, image_wh: tuple[float, float]) -> np.ndarray:
     """``xyxy`` pixels -> centre/size divided by image ``(width, height)``."""
     xyxy = np.asarray(xyxy, dtype=np.float64)
-    scale = np.array(image_wh * 2, dtype=np.float64)  # (W, H, W, H)
+    scale = np.tile(np.asarray(image_wh, dtype=np.float64), 2)  # (W, H, W, H)
     c = (xyxy[..., :2] + xyxy[..., 2:]) / 2
     wh = xyxy[..., 2:] - xyxy[..., :2]
     return np.concatenate([c, wh], axis=-1) / scale
@@ -63,7 +63,7 @@ def xyxy_to_cxcywh_norm(xyxy: np.ndarray, image_wh: tuple[float, float]) -> np.n
 
 def cxcywh_norm_to_xyxy(box: np.ndarray, image_wh: tuple[float, float]) -> np.ndarray:
     """Inverse of :func:`xyxy_to_cxcywh_norm`. Negative sizes are clamped to 0."""
-    box = np.asarray(box, dtype=np.float64) * np.array(image_wh * 2, dtype=np.float64)
+    box = np.asarray(box, dtype=np.float64) * np.tile(np.asarray(image_wh, dtype=np.float64), 2)
     half = np.maximum(box[..., 2:], 0.0) / 2
     return np.concatenate([box[..., :2] - half, box[..., :2] + half], axis=-1)
 

@@ -97,7 +97,7 @@ def make_split(
         else:
             raise ValueError(f"video {video}: role must be 'train' or 'test' under 'disjoint', not {role!r}")
     elif protocol == "held_out_tail":
-        k = int(np.floor(n * train_fraction))
+        k = int(np.floor(round(n * train_fraction, 9)))  # 90 * 0.7 is 62.999...: floor after rounding
         if not 1 <= k < n:
             raise ValueError(f"video {video}: train_fraction {train_fraction} leaves no training or no test frames ({n} frames)")
         train = (0, k)

@@ -1,22 +1,18 @@
-"""The ROLO LSTM and its input encoding, plus the checkpoint format.
+"""The ROLO LSTM, its output parameterisation and the checkpoint format.
 
-Per frame the LSTM reads ``[features (C), box (4), conf (1), lost (1)]``: the detector's pooled
-backbone features, the associated detection's box as centre/size normalised by the image size
-(``cxcywh_norm``), its confidence and the association's ``lost`` flag. Over a window of ``steps``
-frames it regresses the ``cxcywh_norm`` box of the window's last frame (ROLO-coordinate).
+Per frame the LSTM reads the encoding of :mod:`rolo.encoding` (features + associated box,
+confidence, lost flag). Over a window of ``steps`` frames it regresses the box of the window's
+last frame (ROLO-coordinate).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
-from rolo.boxes import xyxy_to_cxcywh_norm
-
-BOX_INPUTS = 6  # cx, cy, w, h, conf, lost
+from rolo.encoding import BOX_INPUTS, encode_inputs, window_indices  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -26,20 +22,37 @@ class ModelConfig:
     layers: int = 1
     steps: int = 6
     kind: str = "coordinate"
+    output: str = "residual"
+
+
+OUTPUTS = ("absolute", "residual")
+_EPS = 1e-6
 
 
 class RoloLSTM(nn.Module):
-    """``(B, T, C + 6)`` windows -> ``(B, 4)`` ``cxcywh_norm`` box of each window's last frame.
+    """``(B, T, C + 6)`` windows -> ``(B, 4)`` raw output for each window's last frame.
 
-    Features are layer-normalised before entering the LSTM (their scale varies by detector).
+    Features are layer-normalised before entering the LSTM (their scale varies by detector). What
+    the raw output means depends on ``cfg.output`` (see :func:`encode_target`); :meth:`predict`
+    turns it into a ``cxcywh_norm`` box.
+
+    ``absolute``  the box itself, as in the ROLO paper and both seeds.
+    ``residual``  a correction to the last frame's input (associated) box, parameterised as in
+                  R-CNN box regression: ``(dx / w, dy / h, log(w' / w), log(h' / h))``. The head starts
+                  at zero, so an untrained model returns its input box.
     """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        if cfg.output not in OUTPUTS:
+            raise ValueError(f"rolo.output must be one of {OUTPUTS}, not {cfg.output!r}")
         self.cfg = cfg
         self.norm = nn.LayerNorm(cfg.feature_dim)
         self.lstm = nn.LSTM(cfg.feature_dim + BOX_INPUTS, cfg.hidden, cfg.layers, batch_first=True)
         self.head = nn.Linear(cfg.hidden, 4)
+        if cfg.output == "residual":
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = self.cfg.feature_dim
@@ -47,27 +60,30 @@ class RoloLSTM(nn.Module):
         out, _ = self.lstm(x)
         return self.head(out[:, -1])
 
+    def reference_box(self, x: torch.Tensor) -> torch.Tensor:
+        """The last frame's input box ``(B, 4)`` cxcywh_norm: what ``residual`` outputs correct."""
+        c = self.cfg.feature_dim
+        return x[:, -1, c : c + 4]
 
-def encode_inputs(
-    features: np.ndarray, boxes: np.ndarray, conf: np.ndarray, lost: np.ndarray, image_wh: tuple[float, float]
-) -> np.ndarray:
-    """Per-frame LSTM inputs ``(T, C + 6)`` float32 from ``features (T, C)``, associated ``boxes (T, 4)``
-    xyxy, ``conf (T,)`` and ``lost (T,)``."""
-    box = xyxy_to_cxcywh_norm(boxes, image_wh)
-    return np.concatenate(
-        [features, box, np.asarray(conf, np.float64)[:, None], np.asarray(lost, np.float64)[:, None]], axis=1
-    ).astype(np.float32)
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, T, C + 6)`` -> ``(B, 4)`` cxcywh_norm boxes."""
+        return decode_output(self(x), self.reference_box(x), self.cfg.output)
 
 
-def window_indices(ends: np.ndarray, segment_start: int | np.ndarray, steps: int) -> np.ndarray:
-    """Frame indices ``(M, steps)`` of the windows ending at ``ends (M,)``.
+def encode_target(box: torch.Tensor, ref: torch.Tensor, output: str) -> torch.Tensor:
+    """Target ``cxcywh_norm`` boxes ``(B, 4)`` -> what the model should output, given ``ref``."""
+    if output == "absolute":
+        return box
+    wh = ref[:, 2:].clamp_min(_EPS)
+    return torch.cat([(box[:, :2] - ref[:, :2]) / wh, torch.log(box[:, 2:].clamp_min(_EPS) / wh)], dim=1)
 
-    A window never reaches before its segment's start: it is padded by repeating the segment's
-    first frame, in training and in tracking alike.
-    """
-    ends = np.asarray(ends, dtype=np.int64)
-    idx = ends[:, None] + np.arange(-steps + 1, 1)[None, :]
-    return np.maximum(idx, np.asarray(segment_start, dtype=np.int64).reshape(-1, 1))
+
+def decode_output(raw: torch.Tensor, ref: torch.Tensor, output: str) -> torch.Tensor:
+    """Inverse of :func:`encode_target`."""
+    if output == "absolute":
+        return raw
+    wh = ref[:, 2:].clamp_min(_EPS)
+    return torch.cat([ref[:, :2] + raw[:, :2] * wh, wh * torch.exp(raw[:, 2:].clamp(-4, 4))], dim=1)
 
 
 def save_checkpoint(path, model: RoloLSTM, extra: dict) -> None:

@@ -18,13 +18,14 @@ def setup_job(log: str | os.PathLike, threads: int | None = None) -> None:
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
     if threads:
+        # read by torch and BLAS when they are first imported (light jobs never import torch)
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(threads)
         import cv2
-        import torch
 
-        torch.set_num_threads(int(threads))
         cv2.setNumThreads(int(threads))
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(int(threads))
     from rolo.detector import ultralytics_offline
 
     ultralytics_offline()

@@ -123,7 +123,8 @@ def _trajectory(rng: np.random.Generator, p: SynthParams, n: int, fast: bool, ma
     vel = p.speed * np.array([np.cos(heading), np.sin(heading)])
     bursts = set()
     if fast:
-        for start in rng.choice(np.arange(10, n - 10), size=3, replace=False):
+        candidates = np.arange(min(10, n // 4), max(n - 10, n // 4 + 1))
+        for start in rng.choice(candidates, size=min(3, len(candidates)), replace=False):
             bursts.update(range(int(start), int(start) + int(rng.integers(4, 8))))
     centres, vels = [], []
     for t in range(n):
@@ -183,6 +184,11 @@ def render_sequence(
     else:
         scale = np.ones(n)
     margin = base_h * scale.max() * max(aspect, 1) / 2 + 2
+    if 2 * margin >= min(W, H):
+        raise ValueError(
+            f"sequence {name}: a target up to {2 * margin:.0f} px does not fit in a {W}x{H} image "
+            f"(target_size {p.target_size}, scale_range {p.scale_range}); use larger frames or a smaller target_size"
+        )
     centres, vels = _trajectory(rng, p, n, "FM" in challenges, margin)
 
     distractors = []

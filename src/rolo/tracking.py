@@ -16,14 +16,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import torch
 
 from rolo.association import AssociationParams, Associator
 from rolo.boxes import cxcywh_norm_to_xyxy
-from rolo.models import RoloLSTM, encode_inputs
+from rolo.encoding import encode_inputs
+
+if TYPE_CHECKING:  # torch is imported only by the rolo tracker: the others are numpy-only jobs
+    from rolo.models import RoloLSTM
 
 
 class Tracker(Protocol):
@@ -61,7 +63,10 @@ class Rolo:
     The window starts as ``steps`` copies of the start frame's input (the padding used in training).
     """
 
-    def __init__(self, model: RoloLSTM, assoc: AssociationParams, image_wh: tuple[float, float]):
+    def __init__(self, model: "RoloLSTM", assoc: AssociationParams, image_wh: tuple[float, float]):
+        import torch
+
+        self.torch = torch
         self.model = model.eval()
         self.assoc_params = assoc
         self.image_wh = image_wh
@@ -77,8 +82,8 @@ class Rolo:
 
     def update(self, features, detections):
         self.window.append(self._encode(features, self.assoc.step(detections)))
-        with torch.inference_mode():
-            out = self.model(torch.from_numpy(np.stack(self.window))[None])[0].numpy()
+        with self.torch.inference_mode():
+            out = self.model.predict(self.torch.from_numpy(np.stack(self.window))[None])[0].numpy()
         return cxcywh_norm_to_xyxy(out.astype(np.float64), self.image_wh)
 
 
@@ -102,7 +107,7 @@ def track(tracker: Tracker, features, detections, start_box: np.ndarray, start: 
 TRACKERS = ("rolo", "yolo", "yolo_top")
 
 
-def make_tracker(name: str, assoc: AssociationParams, image_wh=None, model: RoloLSTM | None = None) -> Tracker:
+def make_tracker(name: str, assoc: AssociationParams, image_wh=None, model: "RoloLSTM | None" = None) -> Tracker:
     if name == "yolo":
         return YoloOnly(assoc)
     if name == "yolo_top":
@@ -134,12 +139,13 @@ def track_job(
     from rolo.data import write_otb_boxes
     from rolo.experiments import read_splits
     from rolo.features import check_same_detector, load_extracted
-    from rolo.models import load_checkpoint
 
     splits = read_splits(splits_json)
     assoc = AssociationParams(**assoc_params)
     model, ckpt = (None, None)
     if tracker_name == "rolo":
+        from rolo.models import load_checkpoint
+
         model, ckpt = load_checkpoint(model_path)
         assoc = AssociationParams(**ckpt["association"])
     Path(out_dir).mkdir(parents=True, exist_ok=True)

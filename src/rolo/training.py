@@ -19,7 +19,7 @@ import torch
 from rolo.association import AssociationParams, associate
 from rolo.boxes import xyxy_to_cxcywh_norm
 from rolo.experiments import VideoSplit
-from rolo.models import ModelConfig, RoloLSTM, encode_inputs, window_indices
+from rolo.models import ModelConfig, RoloLSTM, encode_inputs, encode_target, window_indices
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class TrainParams:
     batch: int = 64
     lr: float = 1e-3
     seed: int = 0
+    val_fraction: float = 0.0
     device: str | None = None
 
 
@@ -66,55 +67,90 @@ def prepare_video(
     return TrainingVideo(name, inputs, targets, labelled)
 
 
-def build_windows(videos: list[TrainingVideo], steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stack the videos -> ``X (sum L, D)``, window indices into X ``(M, steps)``, targets ``(M, 4)``."""
-    xs, idx, ys = [], [], []
+def build_windows(
+    videos: list[TrainingVideo], steps: int, val_fraction: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stack the videos -> ``X (sum L, D)``, window indices into X ``(M, steps)``, targets ``(M, 4)``
+    and ``val (M,)``: True for windows ending at the last ``val_fraction`` of each video's labelled
+    frames (in time order), held out of training to measure validation loss."""
+    xs, idx, ys, val = [], [], [], []
     offset = 0
     for v in videos:
         ends = np.flatnonzero(v.labelled)
         idx.append(window_indices(ends, 0, steps) + offset)
         ys.append(v.targets[ends])
         xs.append(v.inputs)
+        is_val = np.zeros(len(ends), bool)
+        n_val = int(np.ceil(val_fraction * len(ends))) if val_fraction > 0 else 0
+        if n_val:
+            is_val[-n_val:] = True
+        val.append(is_val)
         offset += len(v.inputs)
     if not idx or not sum(len(i) for i in idx):
         raise ValueError("no labelled training frames")
-    return np.concatenate(xs), np.concatenate(idx), np.concatenate(ys).astype(np.float32)
+    return np.concatenate(xs), np.concatenate(idx), np.concatenate(ys).astype(np.float32), np.concatenate(val)
 
 
 def train_model(
     videos: list[TrainingVideo], model_cfg: ModelConfig, params: TrainParams, progress: bool = True
 ) -> tuple[RoloLSTM, pd.DataFrame]:
-    """Train a fresh model; returns it (eval mode, on CPU) and the per-epoch loss table."""
+    """Train a fresh model; returns it (eval mode, on CPU) and the per-epoch table
+    ``epoch, train_loss, windows, val_loss, val_iou`` (val columns NaN without a validation carve)."""
+    from rolo.boxes import iou
+
     torch.manual_seed(params.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     device = torch.device(params.device or ("cuda:0" if torch.cuda.is_available() else "cpu"))
-    X, idx, Y = build_windows(videos, model_cfg.steps)
+    X, idx, Y, val = build_windows(videos, model_cfg.steps, params.val_fraction)
     X_t = torch.from_numpy(X).to(device)
+    tr = torch.from_numpy(np.flatnonzero(~val)).to(device)
+    va = torch.from_numpy(np.flatnonzero(val)).to(device)
     idx_t = torch.from_numpy(idx).to(device)
     Y_t = torch.from_numpy(Y).to(device)
     model = RoloLSTM(model_cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=params.lr)
     gen = torch.Generator().manual_seed(params.seed)
-    rows = []
-    m = len(idx)
+    out = model_cfg.output
+
+    def loss_of(rows: torch.Tensor) -> torch.Tensor:
+        x = X_t[idx_t[rows]]
+        return torch.nn.functional.mse_loss(model(x), encode_target(Y_t[rows], model.reference_box(x), out))
+
+    records = []
+    m = len(tr)
+    if not m:
+        raise ValueError(f"val_fraction={params.val_fraction} leaves no training windows ({len(va)} validation windows)")
     for epoch in range(1, params.epochs + 1):
         model.train()
-        perm = torch.randperm(m, generator=gen).to(device)
+        perm = tr[torch.randperm(m, generator=gen).to(device)]
         total = 0.0
         for s in range(0, m, params.batch):
-            b = perm[s : s + params.batch]
-            pred = model(X_t[idx_t[b]])
-            loss = torch.nn.functional.mse_loss(pred, Y_t[b])
+            loss = loss_of(perm[s : s + params.batch])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss.detach()) * len(b)
-        rows.append({"epoch": epoch, "train_loss": total / m, "windows": m})
+            total += float(loss.detach()) * len(perm[s : s + params.batch])
+        rec = {"epoch": epoch, "train_loss": total / m, "windows": m, "val_loss": np.nan, "val_iou": np.nan}
+        if len(va):
+            model.eval()
+            with torch.no_grad():
+                rec["val_loss"] = float(loss_of(va))
+                x = X_t[idx_t[va]]
+                pred = model.predict(x).cpu().numpy()
+            rec["val_iou"] = float(iou(_xyxy(pred), _xyxy(Y[val])).mean())
+        records.append(rec)
         if progress:
-            print(f"epoch {epoch}/{params.epochs} loss {total / m:.6f}", file=sys.stderr, flush=True)
+            print(f"epoch {epoch}/{params.epochs} loss {rec['train_loss']:.6f} val {rec['val_loss']:.6f} "
+                  f"val IoU {rec['val_iou']:.3f}", file=sys.stderr, flush=True)
     model.eval().cpu()
-    return model, pd.DataFrame(rows)
+    return model, pd.DataFrame(records)
 
+
+def _xyxy(cxcywh: np.ndarray) -> np.ndarray:
+    """cxcywh (any common scale) -> xyxy in that scale; IoU is scale-free per axis."""
+    from rolo.boxes import cxcywh_norm_to_xyxy
+
+    return cxcywh_norm_to_xyxy(cxcywh, (1.0, 1.0))
 
 
 def train_job(

@@ -11,6 +11,8 @@ if SYNTHETIC:
             challenges=lambda wc: SYNTHETIC["sequences"][wc.video],
             generator={k: v for k, v in SYNTHETIC.items() if k != "sequences"},
             code=code_hash("synthetic"),
+        conda:
+            ENV
         log:
             "logs/synthesize/{video}.log",
         threads: 1
@@ -31,6 +33,8 @@ rule splits:
         experiment=lambda wc: EXPERIMENTS[wc.exp],
         dirs=lambda wc: {v: seq_dir(v) for v in experiment_videos(EXPERIMENTS[wc.exp])},
         code=code_hash("experiments"),
+    conda:
+        ENV
     log:
         "logs/splits/{exp}.log",
     threads: 1

@@ -17,10 +17,12 @@ if DETECTOR_TRAIN:
             train={**DETECTOR_TRAIN, "imgsz": config["detector"]["imgsz"]},
             work_dir="results/detector/work",
             code=code_hash("detector"),
+        conda:
+            ENV
         log:
             "logs/train_detector.log",
         benchmark:
-            "benchmarks/train_detector.tsv"
+            "results/benchmarks/train_detector.tsv"
         threads: 2
         resources:
             gpu=1,

@@ -18,6 +18,8 @@ rule evaluate:
             v: f"results/features/{v}/detections.npy" for v in test_videos(EXPERIMENTS[wc.exp])
         },
         code=code_hash("evaluation"),
+    conda:
+        ENV
     log:
         "logs/evaluate/{exp}.log",
     threads: 1

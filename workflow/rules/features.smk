@@ -4,20 +4,22 @@
 rule extract_features:
     input:
         img=lambda wc: seq_files(wc.video)["img"],
-        detector=detector_input(),
+        detector=lambda wc: detector_input(),
     output:
         features="results/features/{video}/features.npy",
         detections="results/features/{video}/detections.npy",
         meta="results/features/{video}/meta.json",
     params:
-        detector=detector_weights(),
+        detector=lambda wc, input: input.detector[0] if input.detector else detector_weights(),
         scale=None if DETECTOR_TRAIN else config["detector"].get("scale"),
         extraction={**config["extraction"], "imgsz": config["detector"]["imgsz"]},
         code=code_hash("features"),
+    conda:
+        ENV
     log:
         "logs/extract_features/{video}.log",
     benchmark:
-        "benchmarks/extract_features/{video}.tsv"
+        "results/benchmarks/extract_features/{video}.tsv"
     threads: 2
     resources:
         gpu=1,

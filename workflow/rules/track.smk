@@ -10,12 +10,15 @@ rule track:
         directory("results/{exp}/tracks/{tracker}"),
     params:
         videos=lambda wc: {v: feature_files(v) for v in test_videos(EXPERIMENTS[wc.exp])},
-        association=config["association"],
+        # yolo_top ignores association settings: leave them out so changing them does not rerun it
+        association=lambda wc: {} if wc.tracker == "yolo_top" else config["association"],
         code=code_hash("tracking"),
+    conda:
+        ENV
     log:
         "logs/track/{exp}/{tracker}.log",
     benchmark:
-        "benchmarks/track/{exp}/{tracker}.tsv"
+        "results/benchmarks/track/{exp}/{tracker}.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -12,14 +12,16 @@ rule train_rolo:
         videos=lambda wc: {
             v: feature_files(v) + [seq_dir(v)] for v in train_videos(EXPERIMENTS[wc.exp])
         },
-        model={k: config["rolo"][k] for k in ("steps", "hidden", "layers")},
+        model={k: config["rolo"][k] for k in ("steps", "hidden", "layers", "output")},
         train={k: config["rolo"][k] for k in ("epochs", "batch", "lr", "seed")},
         association=config["association"],
         code=code_hash("training"),
+    conda:
+        ENV
     log:
         "logs/train_rolo/{exp}.log",
     benchmark:
-        "benchmarks/train_rolo/{exp}.tsv"
+        "results/benchmarks/train_rolo/{exp}.tsv"
     threads: 2
     resources:
         gpu=1,

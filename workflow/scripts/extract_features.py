@@ -1,6 +1,7 @@
 """Snakemake script: one video's features and detections."""
 from pathlib import Path
 
+import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
 from rolo.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)

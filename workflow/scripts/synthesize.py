@@ -1,6 +1,7 @@
 """Snakemake script: generate one synthetic OTB-layout sequence."""
 from pathlib import Path
 
+import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
 from rolo.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)

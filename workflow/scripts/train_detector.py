@@ -1,4 +1,5 @@
 """Snakemake script: train the detector with Ultralytics' trainer."""
+import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
 from rolo.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)

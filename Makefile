@@ -1,0 +1,35 @@
+# The two commands: `make demo` (set up, run the offline demo, print the tables' paths) and
+# `make test` (set up, run the tests). Set-up = a virtualenv in .venv with pinned PyTorch.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= all
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint clean-demo
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# PyTorch first, pinned: an unpinned torch would pull a newer multi-GB CUDA build
+	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/snakemake --configfile config/demo.yaml --cores $(CORES) --resources gpu=1
+	@echo
+	@for e in results/exp*/aos.md; do echo "== $$e"; sed -n '/## Mean over sequences/,/## Per sequence/p' $$e | sed '1d;$$d'; done
+	@echo "Tables: $$(ls results/exp*/aos.csv | tr '\n' ' ')"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+	$(BIN)/snakemake --lint --configfile config/demo.yaml
+
+clean-demo:
+	rm -rf results resources/synthetic logs .snakemake

@@ -1,0 +1,36 @@
+"""The LSTM's per-frame input and its windows (numpy only, so light jobs need not import torch).
+
+Per frame the LSTM reads ``[features (C), box (4), conf (1), lost (1)]``: the detector's pooled
+backbone features, the associated detection's box as centre/size normalised by the image size
+(``cxcywh_norm``), its confidence and the association's ``lost`` flag.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rolo.boxes import xyxy_to_cxcywh_norm
+
+BOX_INPUTS = 6  # cx, cy, w, h, conf, lost
+
+
+def encode_inputs(
+    features: np.ndarray, boxes: np.ndarray, conf: np.ndarray, lost: np.ndarray, image_wh: tuple[float, float]
+) -> np.ndarray:
+    """Per-frame LSTM inputs ``(T, C + 6)`` float32 from ``features (T, C)``, associated ``boxes (T, 4)``
+    xyxy, ``conf (T,)`` and ``lost (T,)``."""
+    box = xyxy_to_cxcywh_norm(boxes, image_wh)
+    return np.concatenate(
+        [features, box, np.asarray(conf, np.float64)[:, None], np.asarray(lost, np.float64)[:, None]], axis=1
+    ).astype(np.float32)
+
+
+def window_indices(ends: np.ndarray, segment_start: int | np.ndarray, steps: int) -> np.ndarray:
+    """Frame indices ``(M, steps)`` of the windows ending at ``ends (M,)``.
+
+    A window never reaches before its segment's start: it is padded by repeating the segment's
+    first frame, in training and in tracking alike.
+    """
+    ends = np.asarray(ends, dtype=np.int64)
+    idx = ends[:, None] + np.arange(-steps + 1, 1)[None, :]
+    return np.maximum(idx, np.asarray(segment_start, dtype=np.int64).reshape(-1, 1))

@@ -1,0 +1,329 @@
+"""Unit tests of rolo.models and rolo.training: windows, encodings, checkpoints, seeded training."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from rolo.association import AssociationParams
+from rolo.boxes import cxcywh_norm_to_xyxy, xyxy_to_cxcywh_norm
+from rolo.experiments import make_split
+from rolo.models import (
+    ModelConfig,
+    RoloLSTM,
+    decode_output,
+    encode_inputs,
+    encode_target,
+    load_checkpoint,
+    save_checkpoint,
+    window_indices,
+)
+from rolo.tracking import Rolo, track
+from rolo.training import TrainingVideo, TrainParams, build_windows, prepare_video, train_model
+
+C = 8
+IMAGE_WH = (100.0, 80.0)
+ASSOC = AssociationParams()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def small_cfg(**kw):
+    return ModelConfig(**{"feature_dim": C, "hidden": 16, "steps": 3, **kw})
+
+
+def fresh_model(seed=0, **kw):
+    torch.manual_seed(seed)
+    return RoloLSTM(small_cfg(**kw)).eval()
+
+
+def random_inputs(b=5, t=3, seed=0):
+    """``(B, T, C + 6)`` inputs with plausible boxes (cxcywh_norm in (0.2, 0.8)), conf and lost."""
+    g = torch.Generator().manual_seed(seed)
+    feats = torch.randn(b, t, C, generator=g)
+    box = 0.2 + 0.6 * torch.rand(b, t, 4, generator=g)
+    conf = torch.rand(b, t, 1, generator=g)
+    lost = (torch.rand(b, t, 1, generator=g) > 0.8).float()
+    return torch.cat([feats, box, conf, lost], dim=-1)
+
+
+def synthetic_video(T=24, seed=0, k=3):
+    """Features, detections ``(T, k, 6)`` and gt for a 12x10 target moving right 1.5 px/frame; the
+    first detection is the target with noise, the others are clutter."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(T, dtype=np.float64)
+    gt = np.stack([10 + 1.5 * t, 30 + 0 * t, 22 + 1.5 * t, 40 + 0 * t], axis=1)
+    dets = np.full((T, k, 6), np.nan)
+    dets[:, 0, :4] = gt + rng.normal(0, 1.0, gt.shape)
+    dets[:, 0, 4] = rng.uniform(0.5, 0.9, T)
+    dets[:, 1, :4] = [70, 5, 80, 15]
+    dets[:, 1, 4] = 0.3
+    dets[:, :, 5] = 0
+    feats = rng.normal(size=(T, C)).astype(np.float32)
+    feats[:, 0] = (gt[:, 0] - 40) / 20  # a feature that carries the target's position
+    return feats, dets, gt
+
+
+def training_video(protocol="disjoint", seed=0, T=24, **kw):
+    feats, dets, gt = synthetic_video(T, seed)
+    split_kw = {"role": "train"} if protocol == "disjoint" else {}
+    split = make_split(f"v{seed}", gt, np.ones(T, bool), protocol, **split_kw, **kw)
+    return prepare_video(f"v{seed}", feats, dets, gt, IMAGE_WH, split, ASSOC)
+
+
+# --- window_indices ---------------------------------------------------------------------------------
+
+
+def test_window_indices_pad_at_segment_start():
+    out = window_indices(np.array([0, 1, 5]), 0, 3)
+    np.testing.assert_array_equal(out, [[0, 0, 0], [0, 0, 1], [3, 4, 5]])
+    assert out.dtype == np.int64
+
+
+def test_window_indices_nonzero_segment_start():
+    out = window_indices(np.array([10, 11, 12, 15]), 10, 3)
+    np.testing.assert_array_equal(out, [[10, 10, 10], [10, 10, 11], [10, 11, 12], [13, 14, 15]])
+
+
+def test_window_indices_per_window_segment_start():
+    out = window_indices(np.array([1, 21]), np.array([0, 20]), 4)
+    np.testing.assert_array_equal(out, [[0, 0, 0, 1], [20, 20, 20, 21]])
+
+
+# --- model and encodings ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output", ["absolute", "residual"])
+@pytest.mark.parametrize("b, t", [(1, 3), (5, 3), (2, 7)])
+def test_model_output_shape(output, b, t):
+    model = fresh_model(output=output)
+    x = random_inputs(b, t)
+    assert model(x).shape == (b, 4)
+    assert model.predict(x).shape == (b, 4)
+
+
+def test_unknown_output_raises():
+    with pytest.raises(ValueError):
+        RoloLSTM(small_cfg(output="delta"))
+
+
+def test_untrained_residual_model_predicts_its_input_box():
+    model = fresh_model(output="residual")
+    x = random_inputs(4, 3)
+    assert torch.count_nonzero(model(x)) == 0
+    torch.testing.assert_close(model.predict(x), x[:, -1, C : C + 4])
+
+
+def test_encode_target_residual_hand_value():
+    ref = torch.tensor([[0.5, 0.5, 0.2, 0.4]])
+    box = torch.tensor([[0.6, 0.3, 0.4, 0.4]])
+    # dx / w = 0.1 / 0.2, dy / h = -0.2 / 0.4, log(0.4 / 0.2), log(0.4 / 0.4)
+    expected = torch.tensor([[0.5, -0.5, float(np.log(2.0)), 0.0]])
+    torch.testing.assert_close(encode_target(box, ref, "residual"), expected)
+    torch.testing.assert_close(encode_target(box, ref, "absolute"), box)
+
+
+@pytest.mark.parametrize("output", ["absolute", "residual"])
+def test_encode_decode_round_trip(output):
+    g = torch.Generator().manual_seed(1)
+    ref = 0.05 + 0.9 * torch.rand(16, 4, generator=g, dtype=torch.float64)
+    box = 0.05 + 0.9 * torch.rand(16, 4, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(decode_output(encode_target(box, ref, output), ref, output), box)
+
+
+def test_encode_inputs_layout():
+    feats = np.arange(2 * C, dtype=np.float32).reshape(2, C)
+    boxes = np.array([[10, 20, 30, 60], [0, 0, 100, 80]], dtype=np.float64)
+    x = encode_inputs(feats, boxes, [0.7, 0.0], [False, True], IMAGE_WH)
+    assert x.shape == (2, C + 6) and x.dtype == np.float32
+    np.testing.assert_array_equal(x[:, :C], feats)
+    np.testing.assert_allclose(x[0, C:], [0.2, 0.5, 0.2, 0.5, 0.7, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(x[1, C:], [0.5, 0.5, 1.0, 1.0, 0.0, 1.0], rtol=1e-6)
+
+
+# --- checkpoints ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output", ["absolute", "residual"])
+def test_checkpoint_round_trip(tmp_path, monkeypatch, output):
+    model = fresh_model(seed=3, output=output)
+    with torch.no_grad():  # make the residual head non-zero so predictions depend on the weights
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    extra = {"detector": {"feature_dim": C, "name": "tiny"}, "association": {"iou_threshold": 0.3},
+             "videos": ["a", "b"]}
+    path = tmp_path / "ckpt" / "model.pt"
+    save_checkpoint(path, model, extra)
+    assert [p.name for p in path.parent.iterdir()] == ["model.pt"]  # no temporary left
+
+    calls = []
+    real_load = torch.load
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("weights_only"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    loaded, ckpt = load_checkpoint(path)
+    assert calls == [True]
+    assert not loaded.training
+    assert loaded.cfg == model.cfg
+    assert ckpt["detector"] == extra["detector"] and ckpt["videos"] == ["a", "b"]
+    x = random_inputs(6, 4, seed=2)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.predict(x), model.predict(x), rtol=0, atol=0)
+    assert not torch.equal(model(x), torch.zeros(6, 4))
+
+
+def test_checkpoint_loads_under_weights_only_directly(tmp_path):
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, fresh_model(), {"train": {"epochs": 2, "lr": 0.01}})
+    ckpt = torch.load(path, weights_only=True)
+    assert ckpt["model"]["feature_dim"] == C and ckpt["model"]["steps"] == 3
+
+
+def test_checkpoint_unknown_kind_raises(tmp_path):
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, fresh_model(), {})
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["model"]["kind"] = "heatmap"
+    torch.save(ckpt, path)
+    with pytest.raises(ValueError, match="heatmap"):
+        load_checkpoint(path)
+
+
+# --- training data -------------------------------------------------------------------------------
+
+
+def test_prepare_video_full_labels():
+    tv = training_video("disjoint", T=12)
+    assert tv.inputs.shape == (12, C + 6) and tv.targets.shape == (12, 4)
+    assert tv.labelled.all()
+    _, _, gt = synthetic_video(12)
+    np.testing.assert_allclose(tv.targets, xyxy_to_cxcywh_norm(gt, IMAGE_WH), rtol=1e-6)
+    # frame 0's input is the start box with confidence 1 and not lost
+    np.testing.assert_allclose(tv.inputs[0, C:], [*xyxy_to_cxcywh_norm(gt[0], IMAGE_WH), 1.0, 0.0], rtol=1e-6)
+
+
+def test_prepare_video_sparse_labels_targets_nan_elsewhere():
+    tv = training_video("sparse_labels", T=10, label_every=3)
+    np.testing.assert_array_equal(np.flatnonzero(tv.labelled), [0, 3, 6, 9])
+    assert np.isnan(tv.targets[~tv.labelled]).all()
+    assert np.isfinite(tv.targets[tv.labelled]).all()
+
+
+def test_prepare_video_held_out_tail_uses_training_segment_only():
+    tv = training_video("held_out_tail", T=12)
+    assert len(tv.inputs) == 4 and tv.labelled.all()
+
+
+def test_prepare_video_without_training_segment():
+    feats, dets, gt = synthetic_video(6)
+    split = make_split("v", gt, np.ones(6, bool), "disjoint", role="test")
+    assert prepare_video("v", feats, dets, gt, IMAGE_WH, split, ASSOC) is None
+
+
+def test_build_windows_sparse_labels_end_at_labelled_frames():
+    a = training_video("sparse_labels", seed=0, T=10, label_every=3)  # labels 0, 3, 6, 9
+    b = training_video("sparse_labels", seed=1, T=8, label_every=3)  # labels 0, 3, 6
+    X, idx, Y, val = build_windows([a, b], steps=3)
+    assert X.shape == (18, C + 6)
+    np.testing.assert_array_equal(
+        idx,
+        [[0, 0, 0], [1, 2, 3], [4, 5, 6], [7, 8, 9],  # video a
+         [10, 10, 10], [11, 12, 13], [14, 15, 16]],  # video b, offset 10, padded at its own start
+    )
+    np.testing.assert_array_equal(Y, np.concatenate([a.targets[[0, 3, 6, 9]], b.targets[[0, 3, 6]]]))
+    assert np.isfinite(Y).all()
+    assert not val.any()
+
+
+def test_build_windows_val_fraction_marks_last_windows_per_video():
+    a = training_video("sparse_labels", seed=0, T=10, label_every=3)  # 4 windows
+    b = training_video("sparse_labels", seed=1, T=8, label_every=3)  # 3 windows
+    _, _, _, val = build_windows([a, b], steps=3, val_fraction=0.5)
+    # ceil(0.5 * 4) = 2 and ceil(0.5 * 3) = 2 last windows of each video
+    np.testing.assert_array_equal(val, [False, False, True, True, False, True, True])
+    _, _, _, val = build_windows([a, b], steps=3, val_fraction=0.2)
+    np.testing.assert_array_equal(val, [False, False, False, True, False, False, True])
+
+
+def test_build_windows_without_labels_raises():
+    tv = TrainingVideo("v", np.zeros((4, C + 6), np.float32), np.full((4, 4), np.nan, np.float32), np.zeros(4, bool))
+    with pytest.raises(ValueError, match="no labelled"):
+        build_windows([tv], steps=3)
+
+
+# --- training -------------------------------------------------------------------------------------
+
+
+TINY_TRAIN = TrainParams(epochs=15, batch=8, lr=1e-2, seed=7, device="cpu")
+
+
+def train_tiny(params=TINY_TRAIN, output="absolute"):
+    videos = [training_video("disjoint", seed=s, T=24) for s in (0, 1)]
+    return train_model(videos, small_cfg(output=output), params, progress=False)
+
+
+@pytest.mark.parametrize("output", ["absolute", "residual"])
+def test_train_model_is_deterministic_and_learns(output):
+    m1, loss1 = train_tiny(output=output)
+    m2, loss2 = train_tiny(output=output)
+    assert list(loss1.columns) == ["epoch", "train_loss", "windows", "val_loss", "val_iou"]
+    assert len(loss1) == TINY_TRAIN.epochs and (loss1["windows"] == 48).all()
+    assert loss1["val_loss"].isna().all()
+    assert loss1.equals(loss2)
+    s1, s2 = m1.state_dict(), m2.state_dict()
+    assert s1.keys() == s2.keys()
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert not m1.training and next(m1.parameters()).device.type == "cpu"
+    losses = loss1["train_loss"].to_numpy()
+    assert losses[-3:].mean() < 0.5 * losses[:3].mean()
+
+
+def test_train_model_seed_matters():
+    _, loss_a = train_tiny()
+    _, loss_b = train_tiny(replace(TINY_TRAIN, seed=8))
+    assert not loss_a["train_loss"].equals(loss_b["train_loss"])
+
+
+def test_train_model_with_validation_carve():
+    params = replace(TINY_TRAIN, epochs=3, val_fraction=0.25)
+    _, loss = train_tiny(params)
+    assert (loss["windows"] == 2 * (24 - 6)).all()  # ceil(0.25 * 24) = 6 per video held out
+    assert loss["val_loss"].notna().all()
+    assert ((loss["val_iou"] >= 0) & (loss["val_iou"] <= 1)).all()
+
+
+def test_train_model_no_training_windows_left_raises_value_error():
+    tv = training_video("sparse_labels", T=3, label_every=3)  # one labelled frame: frame 0
+    params = TrainParams(epochs=1, batch=4, seed=0, val_fraction=0.5, device="cpu")
+    with pytest.raises(ValueError):
+        train_model([tv], small_cfg(), params, progress=False)
+
+
+# --- training and tracking see the same windows ---------------------------------------------------
+
+
+@pytest.mark.parametrize("output", ["absolute", "residual"])
+def test_tracker_windows_match_training_windows(output):
+    """The Rolo tracker's output at frame t is the model's prediction on the training window ending at t."""
+    model = fresh_model(seed=5, output=output)
+    with torch.no_grad():
+        for p in model.head.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    feats, dets, gt = synthetic_video(10)
+    tv = training_video("disjoint", T=10)  # same data: all frames labelled, segment (0, 10)
+    X, idx, _, _ = build_windows([tv], steps=model.cfg.steps)
+    with torch.no_grad():
+        expected = model.predict(torch.from_numpy(X[idx])).numpy().astype(np.float64)
+    out = track(Rolo(model, ASSOC, IMAGE_WH), feats, dets, gt[0], 0, 10)
+    np.testing.assert_allclose(out[1:], cxcywh_norm_to_xyxy(expected[1:], IMAGE_WH), rtol=0, atol=1e-4)
