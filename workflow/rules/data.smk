@@ -15,6 +15,8 @@ if SYNTHETIC:
             ENV
         log:
             "logs/synthesize/{video}.log",
+        benchmark:
+            "results/benchmarks/synthesize/{video}.tsv"
         threads: 1
         resources:
             mem_mb=500,
@@ -37,6 +39,8 @@ rule splits:
         ENV
     log:
         "logs/splits/{exp}.log",
+    benchmark:
+        "results/benchmarks/splits/{exp}.tsv"
     threads: 1
     resources:
         mem_mb=500,

@@ -22,6 +22,8 @@ rule evaluate:
         ENV
     log:
         "logs/evaluate/{exp}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{exp}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
