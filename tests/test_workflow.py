@@ -132,3 +132,15 @@ def test_missing_otb_data_names_the_setting(tmp_path):
     proc = snakemake(tmp_path, "-n", check=False)
     assert proc.returncode != 0
     assert "dataset.root: nowhere/otb not found" in proc.stdout + proc.stderr
+
+
+def test_light_jobs_do_not_import_torch():
+    """yolo/yolo_top tracking, splits and evaluation jobs stay numpy-only (torch costs ~0.8 GB)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rolo.runtime, rolo.tracking, rolo.evaluation, rolo.experiments, rolo.features; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from rolo.data import RoloInputError
 from rolo.detector import feature_layer_index, load_yolo
@@ -41,8 +40,11 @@ class ExtractionParams:
     device: str | None = None  # None: CUDA when present, else CPU
 
 
-class _Frames(torch.utils.data.Dataset):
-    """Decode and letterbox frames -> (uint8 CHW RGB tensor, original (h, w))."""
+class _Frames:
+    """Decode and letterbox frames -> (uint8 CHW RGB tensor, original (h, w)).
+
+    A map-style dataset for ``torch.utils.data.DataLoader`` (torch is imported lazily: the light
+    jobs that only read extraction outputs never load it)."""
 
     def __init__(self, paths: list[Path], imgsz: int, stride: int):
         from ultralytics.data.augment import LetterBox
@@ -58,12 +60,16 @@ class _Frames(torch.utils.data.Dataset):
         im = cv2.imread(str(self.paths[i]))
         if im is None:
             raise RoloInputError(f"{self.paths[i]}: cannot decode image")
+        import torch
+
         lb = self.letterbox(image=im)
         chw = np.ascontiguousarray(lb[..., ::-1].transpose(2, 0, 1))
         return torch.from_numpy(chw), torch.tensor(im.shape[:2])
 
 
-def pick_device(device: str | None) -> torch.device:
+def pick_device(device: str | None):
+    import torch
+
     if device:
         return torch.device(device)
     return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
@@ -73,6 +79,7 @@ def extract_video(
     detector: str | Path, frames: list[Path], params: ExtractionParams, progress: bool = True
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Run the detector over a video's frames -> ``(features (N, C), detections (N, K, 6), meta)``."""
+    import torch
     from ultralytics.utils.nms import non_max_suppression
     from ultralytics.utils.ops import scale_boxes
 
