@@ -134,3 +134,25 @@ def test_score_tracks_empty():
     df = score_tracks({}, {}, {})
     assert df.empty
     assert list(df.columns) == ["sequence", "tracker", "frames", "aos", "success_50"]
+
+
+def test_precision_and_normalized_precision_hand_values():
+    from rolo.metrics import frame_errors, summarize_errors
+
+    gt = np.array([[0, 0, 10, 10], [0, 0, 10, 20.0]])
+    pred = np.array([[0, 0, 10, 10], [3, 4, 13, 24.0]])  # second: shifted (3, 4) px
+    e = frame_errors(pred, gt)
+    np.testing.assert_allclose(e["iou"], [1.0, 112 / 288])  # 7 x 16 overlap, union 200 + 200 - 112
+    np.testing.assert_allclose(e["centre_error"], [0.0, 5.0])
+    np.testing.assert_allclose(e["norm_centre_error"], [0.0, np.hypot(0.3, 0.2)])
+    s = summarize_errors(e)
+    assert s["frames"] == 2
+    assert s["success_auc"] == pytest.approx((20 + 8) / 42)  # 1.0 > t on 20 thresholds, 0.389 > t on 8
+    assert s["success_50"] == 0.5 and s["precision_20"] == 1.0 and s["norm_precision_20"] == 0.5
+
+
+def test_precision_curve_is_inclusive():
+    from rolo.metrics import precision_curve
+
+    curve = precision_curve(np.array([20.0, 20.5]))
+    assert curve[20] == 0.5 and curve[21] == 1.0 and curve[19] == 0.0
