@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint clean-demo
+.PHONY: setup demo test lint clean-demo opencv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,16 @@ $(STAMP): pyproject.toml
 	# PyTorch first, pinned: an unpinned torch would pull a newer multi-GB CUDA build
 	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(MAKE) opencv
 	touch $(STAMP)
+
+# Ultralytics depends on opencv-python, we on opencv-contrib-python-headless (CSRT, KCF): both write
+# the same cv2 package, so whichever pip installed last would win. Remove the former, then reinstall
+# the latter over the shared folder: the result does not depend on pip's install order.
+opencv:
+	$(BIN)/python -m pip uninstall --quiet -y opencv-python opencv-python-headless
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps opencv-contrib-python-headless==5.0.0.93
+	$(BIN)/python -c "import cv2; cv2.TrackerCSRT_create; cv2.TrackerKCF_create; print('OpenCV', cv2.__version__, 'with contrib trackers')"
 
 setup: $(STAMP)
 

@@ -12,11 +12,17 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/download.smk"
 include: "workflow/rules/detector.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/track.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/plots.smk"
+include: "workflow/rules/variation.smk"
+
+
+report: "workflow/report/workflow.rst"
 
 
 rule all:

@@ -70,10 +70,12 @@ def write_config(workdir: Path, config: dict, name: str = "config.yaml") -> Path
     return path
 
 
-def snakemake(workdir: Path, *args: str, configfile: str = "config.yaml", check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, configfile: str = "config.yaml", check: bool = True, snakefile: Path = REPO / "Snakefile"
+) -> subprocess.CompletedProcess:
     """Run this repository's workflow in ``workdir``; on failure the output is in the assertion."""
     cmd = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+        sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir),
         "--configfile", str(workdir / configfile), "--cores", "2", *args,
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})

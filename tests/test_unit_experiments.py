@@ -129,26 +129,27 @@ def test_unknown_protocol_raises():
 # --- invalid ground truth -----------------------------------------------------------------------
 
 
-def test_invalid_frames_neither_labels_nor_scored_sparse():
+def test_invalid_frames_are_not_labels_but_scored_sparse():
+    """Invalid frames are never training targets; they are scored, as the protocol says (OTB counts them)."""
     s = split("sparse_labels", valid=valid_except(3, 5), label_every=3)
     assert s.train_labels == (0, 6, 9)
-    assert s.scored == (1, 2, 4, 7, 8)
+    assert s.scored == (1, 2, 3, 4, 5, 7, 8)
 
 
-def test_invalid_frames_neither_labels_nor_scored_held_out_tail():
+def test_invalid_frames_are_not_labels_but_scored_held_out_tail():
     s = split("held_out_tail", valid=valid_except(1, 6))
     assert s.train_labels == (0, 2)
-    assert s.scored == (3, 4, 5, 7, 8, 9)
+    assert s.scored == (3, 4, 5, 6, 7, 8, 9)
 
 
 def test_invalid_frames_disjoint():
     assert split("disjoint", valid=valid_except(4), role="train").train_labels == (0, 1, 2, 3, 5, 6, 7, 8, 9)
-    assert split("disjoint", valid=valid_except(4), role="test").scored == (0, 1, 2, 3, 5, 6, 7, 8, 9)
+    assert split("disjoint", valid=valid_except(4), role="test").scored == tuple(range(10))
 
 
 def test_invalid_start_frame_moves_start_held_out_tail():
     s = split("held_out_tail", valid=valid_except(3, 4))
-    assert s.test == (5, N)
+    assert s.test == (5, N)  # the start moves to the first valid frame: frames before it are not tracked
     assert s.start_box == otb_of_frame(5)
     assert s.scored == (5, 6, 7, 8, 9)
 
@@ -208,8 +209,9 @@ def test_scored_never_trained_on_and_unique(seed):
         assert not set(s.scored) & set(s.train_labels), s
         assert len(set(s.scored)) == len(s.scored), s
         assert list(s.scored) == sorted(s.scored)
-        assert all(valid[t] for t in s.scored) and all(valid[t] for t in s.train_labels)
+        assert all(valid[t] for t in s.train_labels)
         if s.test is not None:
+            assert set(s.scored) == set(range(*s.test)) - set(s.train_labels)
             assert all(s.test[0] <= t < s.test[1] for t in s.scored)
             assert valid[s.test[0]]
             np.testing.assert_array_equal(s.start_box_xyxy(), gt_boxes()[s.test[0]])

@@ -5,7 +5,7 @@ import pytest
 
 from rolo.data import RoloInputError, write_otb_boxes
 from rolo.experiments import make_split
-from rolo.metrics import SUCCESS_THRESHOLDS, score_tracks, success_curve, summarize, track_ious
+from rolo.metrics import SCORE_COLUMNS, SUCCESS_THRESHOLDS, score_tracks, success_curve, summarize, track_ious
 
 # --- success curve and summary ------------------------------------------------------------------
 
@@ -115,8 +115,8 @@ def test_score_tracks_all_row_is_mean_of_sequences(tmp_path):
         paths[f"yolo/{video}"] = tmp_path / "yolo" / f"{video}.txt"
         write_otb_boxes(paths[f"yolo/{video}"], gts[video])
 
-    df = score_tracks(paths, gts, splits)
-    assert list(df.columns) == ["sequence", "tracker", "frames", "aos", "success_50"]
+    df, curves = score_tracks(paths, gts, splits)
+    assert list(df.columns) == SCORE_COLUMNS
     assert len(df) == 6  # 2 trackers x (2 videos + ALL)
     row = df.set_index(["tracker", "sequence"])
 
@@ -128,12 +128,17 @@ def test_score_tracks_all_row_is_mean_of_sequences(tmp_path):
     assert row.loc[("rolo", "ALL"), "success_50"] == pytest.approx((0.5 + 5 / 6) / 2)
     assert row.loc[("yolo", "ALL"), "aos"] == pytest.approx(1.0)
     assert row.loc[("yolo", "ALL"), "frames"] == 10
+    # the ALL success curve is the mean of the sequences' curves; its mean is the ALL row's AUC
+    succ = curves[(curves.tracker == "rolo") & (curves.curve == "success")].pivot(index="threshold", columns="sequence", values="value")
+    np.testing.assert_allclose(succ["ALL"], (succ["a"] + succ["b"]) / 2)
+    assert succ["ALL"].mean() == pytest.approx(row.loc[("rolo", "ALL"), "success_auc"])
+    assert succ.loc[0.5, "a"] == 0.5 and len(succ) == 21
 
 
 def test_score_tracks_empty():
-    df = score_tracks({}, {}, {})
-    assert df.empty
-    assert list(df.columns) == ["sequence", "tracker", "frames", "aos", "success_50"]
+    df, curves = score_tracks({}, {}, {})
+    assert df.empty and curves.empty
+    assert list(df.columns) == SCORE_COLUMNS
 
 
 def test_precision_and_normalized_precision_hand_values():

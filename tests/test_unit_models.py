@@ -19,7 +19,7 @@ from rolo.models import (
     save_checkpoint,
     window_indices,
 )
-from rolo.tracking import Rolo, track
+from rolo.tracking import Rolo, VideoFrames, track
 from rolo.training import TrainingVideo, TrainParams, build_windows, prepare_video, train_model
 
 C = 8
@@ -319,5 +319,5 @@ def test_tracker_windows_match_training_windows(output):
     X, idx, _, _ = build_windows([tv], steps=model.cfg.steps)
     with torch.no_grad():
         expected = model.predict(torch.from_numpy(X[idx])).numpy().astype(np.float64)
-    out = track(Rolo(model, ASSOC, IMAGE_WH), feats, dets, gt[0], 0, 10)
+    out = track(Rolo(model, ASSOC, IMAGE_WH), VideoFrames(feats, dets), gt[0], 0, 10)
     np.testing.assert_allclose(out[1:], cxcywh_norm_to_xyxy(expected[1:], IMAGE_WH), rtol=0, atol=1e-4)

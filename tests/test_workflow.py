@@ -12,16 +12,16 @@ import pytest
 from conftest import TINY_CONFIG, planned_jobs, snakemake, write_config
 from rolo.data import load_sequence, read_otb_boxes, read_otb_xyxy
 from rolo.experiments import read_splits
-from rolo.metrics import summarize, track_ious
+from rolo.metrics import SCORE_COLUMNS, summarize_errors, track_errors
 
 EXPERIMENTS = TINY_CONFIG["experiments"]
-TRACKERS = ["rolo", "yolo", "yolo_top"]
+TRACKERS = ["rolo", "yolo", "yolo_top", "csrt", "kcf", "mil", "start_box"]
 
 
 def test_tables_have_every_sequence_and_tracker(tiny_workflow):
     for exp, cfg in EXPERIMENTS.items():
         table = pd.read_csv(tiny_workflow / f"results/{exp}/aos.csv")
-        assert list(table.columns) == ["sequence", "tracker", "frames", "aos", "success_50"]
+        assert list(table.columns) == SCORE_COLUMNS
         tested = cfg.get("test", cfg.get("videos"))
         assert len(table) == (len(tested) + 1) * len(TRACKERS)
         for tracker in TRACKERS:
@@ -47,11 +47,11 @@ def test_table_rows_recompute_from_track_files(tiny_workflow):
                 path = tiny_workflow / f"results/{exp}/tracks/{tracker}/{video}.txt"
                 track = read_otb_xyxy(path)
                 assert len(track) == split.test[1] - split.test[0]
-                s = summarize(track_ious(track, gt, split))
+                s = summarize_errors(track_errors(track, gt, split))
                 row = table.loc[(video, tracker)]
                 assert row.frames == s["frames"] == len(split.scored)
-                assert row.aos == pytest.approx(s["aos"], abs=1e-4)
-                assert row.success_50 == pytest.approx(s["success_50"], abs=1e-4)
+                for col in SCORE_COLUMNS[3:]:
+                    assert row[col] == pytest.approx(s[col], abs=1e-4), col
 
 
 def test_tracks_start_with_the_given_box_in_otb_convention(tiny_workflow):

@@ -42,7 +42,7 @@ class Sequence:
         gt: ``(N, 4)`` float64 ground truth, 0-based ``xyxy``.
         valid: ``(N,)`` bool, False where the ground-truth row has non-positive width or height
             (OTB marks unannotated frames with ``0,0,0,0``): such frames are never training
-            targets and never scored.
+            targets; the scoring protocol decides how they count (:mod:`rolo.scoring`).
     """
 
     name: str
@@ -54,11 +54,13 @@ class Sequence:
         return len(self.frames)
 
 
-def read_otb_boxes(path: str | Path) -> np.ndarray:
+def read_otb_boxes(path: str | Path, allow_invalid: bool = False) -> np.ndarray:
     """Read an OTB box file -> ``(N, 4)`` float64 raw OTB values (1-based ``x, y, w, h``).
 
     Blank lines at the end of the file are ignored; any other line must hold exactly four finite
-    numbers separated by commas and/or white space.
+    numbers separated by commas and/or white space. ``allow_invalid`` also accepts NaN and negative
+    sizes, which other trackers' result files may hold (a scoring protocol then decides, see
+    :mod:`rolo.scoring`); ground truth is always read strictly.
     """
     path = Path(path)
     try:
@@ -78,9 +80,12 @@ def read_otb_boxes(path: str | Path) -> np.ndarray:
             values = [float(f) for f in fields]
         except ValueError:
             raise RoloInputError(f"{path}:{lineno}: not a number in {line!r}") from None
-        if not all(np.isfinite(values)):
+        if allow_invalid:
+            if np.isinf(values).any():
+                raise RoloInputError(f"{path}:{lineno}: infinite value in {line!r}")
+        elif not all(np.isfinite(values)):
             raise RoloInputError(f"{path}:{lineno}: non-finite value in {line!r}")
-        if values[2] < 0 or values[3] < 0:
+        elif values[2] < 0 or values[3] < 0:
             raise RoloInputError(f"{path}:{lineno}: negative width or height in {line!r}")
         rows.append(values)
     if not rows:
@@ -88,9 +93,9 @@ def read_otb_boxes(path: str | Path) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
-def read_otb_xyxy(path: str | Path) -> np.ndarray:
-    """Read an OTB box file -> ``(N, 4)`` 0-based ``xyxy``."""
-    return otb_to_xyxy(read_otb_boxes(path))
+def read_otb_xyxy(path: str | Path, allow_invalid: bool = False) -> np.ndarray:
+    """Read an OTB box file -> ``(N, 4)`` 0-based ``xyxy`` (``allow_invalid`` as :func:`read_otb_boxes`)."""
+    return otb_to_xyxy(read_otb_boxes(path, allow_invalid))
 
 
 def list_frames(img_dir: str | Path) -> tuple[Path, ...]:

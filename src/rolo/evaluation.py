@@ -1,7 +1,8 @@
-"""An experiment's tables: ``aos.csv``/``aos.md`` for the trackers, ``detector.csv`` for the detector.
+"""An experiment's tables: ``aos.csv``/``aos.md``/``summary.csv``/``curves.csv`` for the trackers,
+``detector.csv`` for the detector, ``speed.csv`` for frames/s.
 
-Scores come from :mod:`rolo.metrics` on the split's scored frames only. Tables hold no timings, so
-a rerun reproduces them exactly.
+Scores come from :mod:`rolo.metrics` on the split's scored frames only. Only ``speed.csv`` holds
+timings, so a rerun reproduces every other table exactly.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from rolo.data import atomic_path, load_sequence
 from rolo.detector import detection_pr
 from rolo.experiments import read_splits
 from rolo.metrics import score_tracks
+from rolo.scoring import PROTOCOL_NOTES as SCORING_NOTES
+from rolo.scoring import experiment_protocol
 
 PROTOCOL_NOTES = {
     "disjoint": "One-pass (OTB OPE) on videos never used in training; tracking starts at frame 1 with its ground-truth box.",
@@ -26,17 +29,68 @@ PROTOCOL_NOTES = {
 DETECTOR_CONF = (0.25, 0.5)
 
 
+def _write_csv(df: pd.DataFrame, path, digits: int = 4) -> None:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format=f"%.{digits}f")
+
+
+def detector_table(detections: dict[str, str], seqs: dict, splits: dict) -> pd.DataFrame:
+    """Precision/recall (IoU >= 0.5) of the detector on each video's scored frames, per confidence."""
+    rows = []
+    for conf in DETECTOR_CONF:
+        for v, seq in seqs.items():
+            mask = np.zeros(len(seq), bool)
+            mask[list(splits[v].scored)] = True
+            mask &= seq.valid  # an unannotated frame says nothing about the detector
+            tp, fp, fn = detection_pr(np.load(detections[v]), seq.gt, mask, conf)
+            rows.append({"sequence": v, "conf": conf, "tp": tp, "fp": fp, "fn": fn})
+    det = pd.DataFrame(rows)
+    total = det.groupby("conf", as_index=False)[["tp", "fp", "fn"]].sum().assign(sequence="ALL")
+    det = pd.concat([det, total[det.columns]], ignore_index=True)
+    det["precision"] = det.tp / (det.tp + det.fp).where(det.tp + det.fp > 0)
+    det["recall"] = det.tp / (det.tp + det.fn).where(det.tp + det.fn > 0)
+    return det
+
+
+def speed_table(track_dirs: dict[str, str], metas: dict[str, str]) -> pd.DataFrame:
+    """Frames/s per tracker: the tracker alone (association + LSTM for ROLO), the detector (feature
+    extraction, decoding included) for trackers that use it, and both together. Machine-dependent:
+    kept apart from the reproducible tables."""
+    import json
+
+    det_s_per_frame = {}
+    for v, m in metas.items():
+        meta = json.loads(Path(m).read_text())
+        det_s_per_frame[v] = meta["seconds"] / meta["frames"]
+    rows = []
+    for tracker, d in track_dirs.items():
+        speed = json.loads((Path(d) / "speed.json").read_text())
+        frames = sum(s["frames"] for s in speed.values())
+        seconds = sum(s["seconds"] for s in speed.values())
+        row = {"tracker": tracker, "frames": frames, "tracker_fps": frames / max(seconds, 1e-9)}
+        if tracker in ("rolo", "yolo", "yolo_top"):
+            det_seconds = sum(det_s_per_frame[v] * s["frames"] for v, s in speed.items())
+            row["detector_fps"] = frames / det_seconds
+            row["end_to_end_fps"] = frames / (det_seconds + seconds)
+        else:
+            row["detector_fps"] = np.nan
+            row["end_to_end_fps"] = row["tracker_fps"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def evaluate_job(
     exp_name: str,
     splits_json,
     seq_dirs: dict[str, str],
     track_dirs: dict[str, str],
     detections: dict[str, str],
-    out_csv,
-    out_md,
-    out_detector,
+    metas: dict[str, str],
+    out: dict[str, str],
 ) -> pd.DataFrame:
-    """Pipeline stage: score every tracker's tracks of one experiment; the detector's precision/recall."""
+    """Pipeline stage: score every tracker's tracks of one experiment ->
+    ``out["aos"]`` (csv), ``out["md"]``, ``out["summary"]``, ``out["curves"]``, ``out["detector"]``,
+    ``out["speed"]``."""
     import json
 
     with open(splits_json) as f:
@@ -45,47 +99,143 @@ def evaluate_job(
     tested = sorted(v for v, s in splits.items() if s.test is not None)
     seqs = {v: load_sequence(seq_dirs[v], name=v) for v in tested}
     tracks = {f"{t}/{v}": Path(d) / f"{v}.txt" for t, d in track_dirs.items() for v in tested}
-    table = score_tracks(tracks, {v: s.gt for v, s in seqs.items()}, splits)
-    with atomic_path(out_csv) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
+    scoring = experiment_protocol(seq_dirs[v] for v in tested)
+    table, curves = score_tracks(tracks, {v: s.gt for v, s in seqs.items()}, splits, scoring)
+    _write_csv(table, out["aos"])
+    _write_csv(curves, out["curves"], digits=6)
+    summary = table[table.sequence == "ALL"].drop(columns="sequence").sort_values("success_auc", ascending=False)
+    _write_csv(summary, out["summary"])
+    det = detector_table(detections, seqs, splits)
+    _write_csv(det, out["detector"])
+    _write_csv(speed_table(track_dirs, metas), out["speed"], digits=1)
 
-    det_rows = []
-    for conf in DETECTOR_CONF:
-        for v in tested:
-            mask = np.zeros(len(seqs[v]), bool)
-            mask[list(splits[v].scored)] = True
-            tp, fp, fn = detection_pr(np.load(detections[v]), seqs[v].gt, mask, conf)
-            det_rows.append({"sequence": v, "conf": conf, "tp": tp, "fp": fp, "fn": fn})
-    det = pd.DataFrame(det_rows)
-    total = det.groupby("conf", as_index=False)[["tp", "fp", "fn"]].sum().assign(sequence="ALL")
-    det = pd.concat([det, total[det.columns]], ignore_index=True)
-    det["precision"] = det.tp / (det.tp + det.fp).where(det.tp + det.fp > 0)
-    det["recall"] = det.tp / (det.tp + det.fn).where(det.tp + det.fn > 0)
-    with atomic_path(out_detector) as tmp:
-        det.to_csv(tmp, index=False, float_format="%.4f")
-
-    summary = table[table.sequence == "ALL"].drop(columns="sequence")
     md = [
-        f"# {exp_name}: average overlap (AOS)",
+        f"# {exp_name}: average overlap (AOS) and OTB scores",
         "",
         PROTOCOL_NOTES[protocol],
         "",
-        "AOS = mean IoU over the scored frames; success_50 = fraction of scored frames with IoU > 0.5. "
-        "`ALL` = mean over sequences (frames summed).",
+        "AOS = mean IoU over the scored frames; success_auc = area under the success curve (IoU > t, "
+        "t = 0, 0.05, ..., 1); success_50 = fraction of scored frames with IoU > 0.5; precision_20 = "
+        "fraction with centre error <= 20 px; norm_precision_20 = the same with the error divided by "
+        "the ground truth's size, at 0.20. `ALL` = mean over sequences (frames summed).",
         "",
-        "## Mean over sequences",
+        f"Scoring protocol `{scoring}` ({SCORING_NOTES[scoring]}); the first frame of each tracked segment is set to its ground truth.",
+        "",
+        "## Mean over sequences (ranked by success AUC)",
         "",
         summary.to_markdown(index=False, floatfmt=".3f"),
         "",
         "## Per sequence (AOS)",
         "",
-        table[table.sequence != "ALL"].pivot(index="sequence", columns="tracker", values="aos").to_markdown(floatfmt=".3f"),
+        table[table.sequence != "ALL"].pivot(index="sequence", columns="tracker", values="aos")[list(track_dirs)].to_markdown(floatfmt=".3f"),
         "",
         "## Detector on the scored frames (IoU >= 0.5 with the ground truth)",
         "",
         det[det.sequence == "ALL"][["conf", "tp", "fp", "fn", "precision", "recall"]].to_markdown(index=False, floatfmt=".3f"),
         "",
     ]
+    with atomic_path(out["md"]) as tmp:
+        tmp.write_text("\n".join(md))
+    return table
+
+
+PAPER_NOTES = {
+    "disjoint": "Ours: one-pass on videos never trained on, no ground truth after the start box. "
+    "The published figures are one-pass too, with the original YOLO (VOC) features.",
+    "held_out_tail": "Ours: scored on the held-out two thirds only, tracked from their first frame. "
+    "Seed 001 scored every frame, training frames included.",
+    "sparse_labels": "Ours: transductive (trained on the test videos' frames), scored on the unlabelled "
+    "frames only. Seed 001 scored every frame, labelled ones included; the paper's protocol for this "
+    "experiment is not one-pass either.",
+}
+
+
+PAPER_DIR = Path(__file__).resolve().parent / "paper"
+PAPER_FILES = ("paper/rolo_otb30_aos.csv", "paper/rolo_success_auc.csv")
+"""The published ROLO figures (package data; see paper/README.md)."""
+
+
+def paper_comparison_job(
+    exp_name: str, protocol: str, aos_csv, out_csv, out_md,
+    paper_aos_csv=PAPER_DIR / "rolo_otb30_aos.csv", paper_auc_csv=PAPER_DIR / "rolo_success_auc.csv",
+) -> pd.DataFrame:
+    """Our ROLO AOS per test video beside the published ROLO figures (n/a where the published tables
+    have no such video, e.g. on the synthetic demo), and the success AUC beside the published one
+    when our test videos are exactly a published subset."""
+    ours = pd.read_csv(aos_csv)
+    ours = ours[ours.tracker == "rolo"].set_index("sequence")
+    paper = pd.read_csv(paper_aos_csv).set_index("sequence")
+    videos = [v for v in ours.index if v != "ALL"]
+    rows = [
+        {"sequence": v, "ours_rolo_aos": ours.aos[v],
+         "paper_rolo_aos": paper.paper_rolo_aos.get(v, np.nan), "seed001_rolo_aos": paper.seed001_rolo_aos.get(v, np.nan)}
+        for v in videos
+    ]
+    table = pd.DataFrame(rows)
+    complete = table[["paper_rolo_aos", "seed001_rolo_aos"]].notna().all()
+    table.loc[len(table)] = {
+        "sequence": "ALL",
+        "ours_rolo_aos": ours.aos["ALL"],
+        "paper_rolo_aos": table.paper_rolo_aos.mean() if complete.paper_rolo_aos else np.nan,
+        "seed001_rolo_aos": table.seed001_rolo_aos.mean() if complete.seed001_rolo_aos else np.nan,
+    }
+    auc = pd.read_csv(paper_auc_csv)
+    match = auc[auc.videos.str.split().map(set) == set(videos)]
+    paper_auc = float(match.paper_success_auc.iloc[0]) if len(match) else np.nan
+    table["ours_rolo_success_auc"] = np.where(table.sequence == "ALL", ours.success_auc["ALL"], np.nan)
+    table["paper_rolo_success_auc"] = np.where(table.sequence == "ALL", paper_auc, np.nan)
+    with atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.3f", na_rep="n/a")
+    md = [
+        f"# {exp_name}: ROLO against the published figures",
+        "",
+        PAPER_NOTES[protocol],
+        "",
+        "n/a: the published tables have no figure for this video or subset (always so on the synthetic demo).",
+        "",
+        table.to_markdown(index=False, floatfmt=".3f", missingval="n/a"),
+        "",
+    ]
     with atomic_path(out_md) as tmp:
         tmp.write_text("\n".join(md))
     return table
+
+
+METRICS = ["aos", "success_auc", "success_50", "precision_20", "norm_precision_20"]
+
+
+def variation_collect_job(tables: list[tuple[str, int, str]], data_seed: int | None, out_csv) -> pd.DataFrame:
+    """``[(experiment, train seed, aos.csv)]`` -> one row per (experiment, seed, tracker): the ALL row."""
+    rows = []
+    for exp, seed, path in tables:
+        t = pd.read_csv(path)
+        t = t[t.sequence == "ALL"].drop(columns="sequence").assign(experiment=exp, train_seed=seed, data_seed=data_seed)
+        rows.append(t)
+    df = pd.concat(rows, ignore_index=True)[["experiment", "data_seed", "train_seed", "tracker", "frames", *METRICS]]
+    _write_csv(df, out_csv)
+    return df
+
+
+def variation_summary_job(runs: list[str], out_csv, out_md) -> pd.DataFrame:
+    """Mean and sample std over every (data seed, training seed) run, per (experiment, tracker)."""
+    df = pd.concat([pd.read_csv(p) for p in runs], ignore_index=True)
+    g = df.groupby(["experiment", "tracker"], sort=False)
+    out = g.size().rename("runs").to_frame()
+    out["data_seeds"] = g.data_seed.nunique()
+    out["train_seeds"] = g.train_seed.nunique()
+    for m in METRICS:
+        out[f"{m}_mean"] = g[m].mean()
+        out[f"{m}_std"] = g[m].std(ddof=1)
+    out = out.reset_index().sort_values(["experiment", "success_auc_mean"], ascending=[True, False])
+    _write_csv(out, out_csv)
+    md = ["# Variation over seeds", "",
+          "Mean ± sample standard deviation over every (data seed, ROLO training seed) run. Only ROLO "
+          "depends on the training seed; on synthetic data every tracker depends on the data seed.", ""]
+    for exp, sub in out.groupby("experiment", sort=False):
+        shown = sub[["tracker", "runs"]].copy()
+        for m in METRICS:
+            shown[m] = [f"{a:.3f} ± {b:.3f}" for a, b in zip(sub[f"{m}_mean"], sub[f"{m}_std"].fillna(0))]
+        md += [f"## {exp}", "", shown.to_markdown(index=False), ""]
+    with atomic_path(out_md) as tmp:
+        tmp.write_text("\n".join(md))
+    return out

@@ -7,7 +7,9 @@ same start frame, same start box, same scored frames. Rules every protocol obeys
 * a frame whose label was used in training is never scored;
 * the start frame is scored, as in OTB's one-pass evaluation (the tracker returns the given box
   there), unless its label was used in training;
-* frames with invalid ground truth (zero width or height) are neither trained on nor scored.
+* frames with invalid ground truth (zero width or height) are never training targets; they are
+  scored as the evaluation protocol says (:mod:`rolo.scoring`; ``official``: as OTB's toolkit,
+  overlap fails and centre error succeeds).
 
 Protocols (all frame indices 0-based, ranges half-open):
 
@@ -121,7 +123,7 @@ def make_split(
             raise ValueError(f"video {video}: no valid ground truth in frames {test[0] + 1}..{test[1]}")
         test = (test[0] + int(first_valid[0]), test[1])
         start_box = tuple(float(v) for v in xyxy_to_otb(gt[test[0]]))
-        scored = [t for t in range(test[0], test[1]) if valid[t] and not labels[t]]
+        scored = [t for t in range(test[0], test[1]) if not labels[t]]
     return VideoSplit(
         video=video,
         frames=n,

@@ -51,6 +51,15 @@ def module_closure(*modules: str) -> list[str]:
     return sorted(seen)
 
 
+def data_hash(*names: str) -> str:
+    """Short SHA-256 over data files shipped inside the package (paths relative to it), for rules
+    that read them: a change of content reruns them, a move of the checkout does not."""
+    h = hashlib.sha256()
+    for name in names:
+        h.update(name.encode() + b"\0" + (PACKAGE_DIR / name).read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def code_hash(*modules: str) -> str:
     """Short SHA-256 over the sources of :func:`module_closure` of ``modules``."""
     h = hashlib.sha256()

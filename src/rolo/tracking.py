@@ -1,22 +1,27 @@
 """Online trackers and the loop that runs them, frame by frame.
 
 A tracker is started with the start frame's box (the only ground truth it ever gets) and then
-updated with one frame's detections and features at a time; :func:`iter_track` hands it row ``t``
-only after it has returned the box of frame ``t - 1``, so no tracker can look ahead.
+updated one :class:`Frame` at a time. A frame reads its inputs (detections, features, image) only
+when the tracker asks for them, and :func:`iter_track` hands frame ``t`` over only after the box
+of frame ``t - 1`` was returned, so no tracker can look ahead.
 
-Trackers:
+Trackers (``TRACKERS``; the inputs each needs are in ``TRACKER_INPUTS``):
 
-``yolo``      YOLO-only: the associator of :mod:`rolo.association`.
-``yolo_top``  the most confident detection of each frame (seed 001's choice); the previous box when
-              the frame has none.
-``rolo``      the associator's output fed, window by window, to the trained LSTM.
+``rolo``       the associator's output fed, window by window, to the trained LSTM.
+``yolo``       YOLO-only: the associator of :mod:`rolo.association`.
+``yolo_top``   the most confident detection of each frame (seed 001's choice); the previous box
+               when the frame has none.
+``csrt``, ``kcf``, ``mil``, ``start_box``: the classic baselines of :mod:`rolo.baselines`.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -28,29 +33,71 @@ if TYPE_CHECKING:  # torch is imported only by the rolo tracker: the others are 
     from rolo.models import RoloLSTM
 
 
-class Tracker(Protocol):
-    def start(self, box: np.ndarray, features: np.ndarray, detections: np.ndarray) -> None: ...
+@dataclass(frozen=True)
+class VideoFrames:
+    """A video's per-frame inputs: ``features (N, C)``, ``detections (N, K, 6)`` (see
+    :mod:`rolo.features`) and image paths; any may be None when no tracker needs it."""
 
-    def update(self, features: np.ndarray, detections: np.ndarray) -> np.ndarray: ...
+    features: Any = None
+    detections: Any = None
+    images: Sequence[Path] | None = None
+
+    def __getitem__(self, t: int) -> "Frame":
+        return Frame(t, self)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Frame ``index`` of a video; each input is read from the video on access."""
+
+    index: int
+    video: VideoFrames
+
+    @property
+    def features(self) -> np.ndarray:
+        return self.video.features[self.index]
+
+    @property
+    def detections(self) -> np.ndarray:
+        return self.video.detections[self.index]
+
+    @property
+    def image(self) -> np.ndarray:
+        """The frame as a BGR uint8 image."""
+        import cv2
+
+        from rolo.data import RoloInputError
+
+        path = self.video.images[self.index]
+        im = cv2.imread(str(path))
+        if im is None:
+            raise RoloInputError(f"{path}: cannot decode image")
+        return im
+
+
+class Tracker(Protocol):
+    def start(self, box: np.ndarray, frame: Frame) -> None: ...
+
+    def update(self, frame: Frame) -> np.ndarray: ...
 
 
 class YoloOnly:
     def __init__(self, assoc: AssociationParams):
         self.assoc_params = assoc
 
-    def start(self, box, features, detections):
+    def start(self, box, frame):
         self.assoc = Associator(box, self.assoc_params)
 
-    def update(self, features, detections):
-        return self.assoc.step(detections).box
+    def update(self, frame):
+        return self.assoc.step(frame.detections).box
 
 
 class YoloTop:
-    def start(self, box, features, detections):
+    def start(self, box, frame):
         self.box = np.asarray(box, np.float64).copy()
 
-    def update(self, features, detections):
-        d = np.asarray(detections, np.float64).reshape(-1, 6)
+    def update(self, frame):
+        d = np.asarray(frame.detections, np.float64).reshape(-1, 6)
         d = d[np.isfinite(d[:, 4])]
         if len(d):
             self.box = d[np.argmax(d[:, 4]), :4].copy()
@@ -75,36 +122,45 @@ class Rolo:
     def _encode(self, features, a) -> np.ndarray:
         return encode_inputs(features[None], a.box[None], [a.conf], [a.lost], self.image_wh)[0]
 
-    def start(self, box, features, detections):
+    def start(self, box, frame):
         self.assoc = Associator(box, self.assoc_params)
-        first = self._encode(features, self.assoc.first())
+        first = self._encode(frame.features, self.assoc.first())
         self.window = deque([first] * self.steps, maxlen=self.steps)
 
-    def update(self, features, detections):
-        self.window.append(self._encode(features, self.assoc.step(detections)))
+    def update(self, frame):
+        self.window.append(self._encode(frame.features, self.assoc.step(frame.detections)))
         with self.torch.inference_mode():
             out = self.model.predict(self.torch.from_numpy(np.stack(self.window))[None])[0].numpy()
         return cxcywh_norm_to_xyxy(out.astype(np.float64), self.image_wh)
 
 
-def iter_track(
-    tracker: Tracker, features, detections, start_box: np.ndarray, start: int, end: int
-) -> Iterator[tuple[int, np.ndarray]]:
+def iter_track(tracker: Tracker, frames: VideoFrames, start_box: np.ndarray, start: int, end: int) -> Iterator[tuple[int, np.ndarray]]:
     """Run ``tracker`` over frames ``start..end-1``; yields ``(t, xyxy box)``. Frame ``start`` yields
-    ``start_box``. ``features``/``detections`` are indexed one frame at a time, in order."""
+    ``start_box``; frame ``t`` is handed over only after frame ``t - 1``'s box was yielded."""
     start_box = np.asarray(start_box, np.float64).reshape(4)
-    tracker.start(start_box, features[start], detections[start])
+    tracker.start(start_box, frames[start])
     yield start, start_box.copy()
     for t in range(start + 1, end):
-        yield t, np.asarray(tracker.update(features[t], detections[t]), np.float64)
+        yield t, np.asarray(tracker.update(frames[t]), np.float64)
 
 
-def track(tracker: Tracker, features, detections, start_box: np.ndarray, start: int, end: int) -> np.ndarray:
+def track(tracker: Tracker, frames: VideoFrames, start_box: np.ndarray, start: int, end: int) -> np.ndarray:
     """:func:`iter_track` collected -> ``(end - start, 4)`` xyxy."""
-    return np.stack([box for _, box in iter_track(tracker, features, detections, start_box, start, end)])
+    return np.stack([box for _, box in iter_track(tracker, frames, start_box, start, end)])
 
 
-TRACKERS = ("rolo", "yolo", "yolo_top")
+BASELINES = ("csrt", "kcf", "mil", "start_box")
+TRACKERS = ("rolo", "yolo", "yolo_top", *BASELINES)
+TRACKER_INPUTS = {
+    "rolo": {"features", "model"},
+    "yolo": {"features"},
+    "yolo_top": {"features"},
+    "csrt": {"images"},
+    "kcf": {"images"},
+    "mil": {"images"},
+    "start_box": set(),
+}
+"""What each tracker reads besides its start box: extraction outputs, a trained model, frames."""
 
 
 def make_tracker(name: str, assoc: AssociationParams, image_wh=None, model: "RoloLSTM | None" = None) -> Tracker:
@@ -116,27 +172,31 @@ def make_tracker(name: str, assoc: AssociationParams, image_wh=None, model: "Rol
         if model is None or image_wh is None:
             raise ValueError("the rolo tracker needs a trained model and the image size")
         return Rolo(model, assoc, image_wh)
+    if name in BASELINES:
+        from rolo.baselines import make_baseline
+
+        return make_baseline(name)
     raise ValueError(f"unknown tracker {name!r}; known: {TRACKERS}")
 
 
 def track_job(
     tracker_name: str,
     splits_json,
-    videos: dict[str, tuple[str, str, str]],
+    videos: dict[str, dict[str, str]],
     assoc_params: dict,
     model_path,
     out_dir,
 ) -> None:
     """Pipeline stage: one tracker over an experiment's test videos ->
-    ``out_dir/<video>.txt`` (OTB format, 1-based, one line per frame of the test segment).
+    ``out_dir/<video>.txt`` (OTB format, 1-based, one line per frame of the test segment) and
+    ``out_dir/speed.json`` (seconds per video: timings stay out of the tables).
 
-    ``videos = {video: (features.npy, detections.npy, meta.json)}``; no ground truth is read: the
-    start box comes from the split.
+    ``videos = {video: {"features": .npy, "detections": .npy, "meta": .json, "images": dir}}``, each
+    key present when the tracker needs it. No ground truth is read: the start box comes from the split.
     """
     import sys
-    from pathlib import Path
 
-    from rolo.data import write_otb_boxes
+    from rolo.data import list_frames, save_json, write_otb_boxes
     from rolo.experiments import read_splits
     from rolo.features import check_same_detector, load_extracted
 
@@ -149,12 +209,23 @@ def track_job(
         model, ckpt = load_checkpoint(model_path)
         assoc = AssociationParams(**ckpt["association"])
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    for video, (f, d, m) in sorted(videos.items()):
+    speed = {}
+    for video, files in sorted(videos.items()):
         split = splits[video]
-        feats, dets, meta = load_extracted(f, d, m)
-        if ckpt is not None:
-            check_same_detector(ckpt["detector"], meta, m)
-        tracker = make_tracker(tracker_name, assoc, tuple(meta["image_wh"]), model)
-        boxes = track(tracker, feats, dets, split.start_box_xyxy(), *split.test)
+        feats = dets = images = None
+        image_wh = None
+        if "features" in files:
+            feats, dets, meta = load_extracted(files["features"], files["detections"], files["meta"])
+            image_wh = tuple(meta["image_wh"])
+            if ckpt is not None:
+                check_same_detector(ckpt["detector"], meta, files["meta"])
+        if "images" in files:
+            images = list_frames(files["images"])
+        tracker = make_tracker(tracker_name, assoc, image_wh, model)
+        t0 = time.perf_counter()
+        boxes = track(tracker, VideoFrames(feats, dets, images), split.start_box_xyxy(), *split.test)
+        speed[video] = {"frames": len(boxes), "seconds": time.perf_counter() - t0}
         write_otb_boxes(Path(out_dir) / f"{video}.txt", boxes)
-        print(f"{tracker_name} {video}: {len(boxes)} frames", file=sys.stderr)
+        print(f"{tracker_name} {video}: {len(boxes)} frames, {len(boxes) / speed[video]['seconds']:.0f} frames/s",
+              file=sys.stderr)
+    save_json(Path(out_dir) / "speed.json", speed)

@@ -23,10 +23,14 @@ if DETECTOR_TRAIN:
             "logs/train_detector.log",
         benchmark:
             "results/benchmarks/train_detector.tsv"
-        threads: 2
+        # 1 thread: what Ultralytics' trainer used on 2 cores before jobs pinned it (the demo's
+        # 4 min and its tables); DataLoader workers (detector.train.workers) are processes besides.
+        # Peak RSS grows with image size and batch: 1.3 GB for the demo (256 px, batch 16), 8.1 GB
+        # for YOLOv8s at 640 px, batch 16 on CPU
+        threads: 1
         resources:
             gpu=1,
-            mem_mb=4000,
+            mem_mb=int(2500 + 8000 * (config["detector"]["imgsz"] / 640) ** 2 * DETECTOR_TRAIN.get("batch", 16) / 16),
             runtime=120,
         script:
             "../scripts/train_detector.py"

@@ -13,7 +13,7 @@ rule train_rolo:
             v: feature_files(v) + [seq_dir(v)] for v in train_videos(EXPERIMENTS[wc.exp])
         },
         model={k: config["rolo"][k] for k in ("steps", "hidden", "layers", "output")},
-        train={k: config["rolo"][k] for k in ("epochs", "batch", "lr", "seed")},
+        train=lambda wc: {k: config["rolo"][k] for k in ("epochs", "batch", "lr", "seed")},
         association=config["association"],
         code=code_hash("training"),
     conda:
@@ -23,9 +23,10 @@ rule train_rolo:
     benchmark:
         "results/benchmarks/train_rolo/{exp}.tsv"
     threads: 2
+    # peak RSS 0.8 GB (demo, CPU); headroom for a CUDA context
     resources:
         gpu=1,
-        mem_mb=3000,
+        mem_mb=2500,
         runtime=60,
     script:
         "../scripts/train_rolo.py"

@@ -6,5 +6,7 @@ setup_job(snakemake.log[0], snakemake.threads)
 
 from rolo.evaluation import evaluate_job
 
-p, out = snakemake.params, snakemake.output
-evaluate_job(snakemake.wildcards.exp, snakemake.input.splits, p.dirs, p.tracks, p.detections, out.aos, out.md, out.detector)
+p = snakemake.params
+evaluate_job(
+    snakemake.wildcards.exp, snakemake.input.splits, p.dirs, p.tracks, p.detections, p.metas, dict(snakemake.output.items())
+)

@@ -8,7 +8,7 @@ from rolo.tracking import track_job
 
 model = snakemake.input.model[0] if snakemake.input.model else None
 track_job(
-    snakemake.wildcards.tracker,
+    snakemake.params.tracker,
     snakemake.input.splits,
     snakemake.params.videos,
     snakemake.params.association,

@@ -1,0 +1,317 @@
+"""Figures and videos from cached results (matplotlib, OpenCV, imageio-ffmpeg).
+
+Every figure function takes the tables it draws and returns a matplotlib ``Figure``, so a test can
+compare the drawn data with the CSV; :func:`save_figure` writes it as PNG and PDF. Box colours
+follow the seeds: ground truth red, YOLO blue, ROLO green.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from rolo.data import atomic_path  # noqa: E402
+
+LABELS = {
+    "rolo": "ROLO",
+    "yolo": "YOLO-only",
+    "yolo_top": "YOLO-top",
+    "csrt": "CSRT",
+    "kcf": "KCF",
+    "mil": "MIL",
+    "start_box": "start box",
+}
+TRACKER_COLOURS = dict(zip(LABELS, ["tab:green", "tab:blue", "tab:cyan", "tab:orange", "tab:purple", "tab:brown", "tab:gray"]))
+"""One colour per tracker in every figure (ROLO green, YOLO blue, as the seeds' boxes)."""
+BOX_COLOURS_RGB = {"gt": (255, 0, 0), "yolo": (0, 0, 255), "rolo": (0, 200, 0)}
+"""Seeds' colours: ground truth red, YOLO blue, ROLO green (RGB)."""
+BOX_LABELS = {"gt": "ground truth", "yolo": "YOLO-only", "rolo": "ROLO"}
+_STYLE = {"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 8, "figure.dpi": 100}
+
+
+def label(tracker: str) -> str:
+    return LABELS.get(tracker, tracker)
+
+
+def save_figure(fig, png, pdf) -> None:
+    """Write ``fig`` as PNG (150 dpi) and PDF, atomically; close it."""
+    for path, kw in ((png, {"dpi": 150}), (pdf, {})):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=Path(path).suffix[1:], bbox_inches="tight", **kw)
+    plt.close(fig)
+
+
+def _ranked_lines(ax, curves: pd.DataFrame, curve: str, score) -> None:
+    """One line per tracker of ``curves`` (rows of one sequence or group), legend ranked by ``score``."""
+    ranked = []
+    for tracker, c in curves[curves.curve == curve].groupby("tracker", sort=False):
+        c = c.sort_values("threshold")
+        ranked.append((score(c), tracker, c))
+    for value, tracker, c in sorted(ranked, key=lambda r: -r[0]):
+        ax.plot(c.threshold, c.value, label=f"{label(tracker)} [{value:.3f}]", color=TRACKER_COLOURS.get(tracker),
+                lw=2.4 if tracker == "rolo" else 1.4)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left" if curve == "success" else "lower right", frameon=True)
+
+
+def _auc(c: pd.DataFrame) -> float:
+    return float(c.value.mean())
+
+
+def _at(x: float):
+    def value(c: pd.DataFrame) -> float:
+        return float(np.interp(x, c.threshold, c.value))
+
+    return value
+
+
+def success_precision_figure(curves: pd.DataFrame, title: str):
+    """OTB's success plot (legend: AUC) and precision plot (legend: precision at 20 px) of every
+    tracker, from the ``ALL`` rows of ``curves.csv``."""
+    with plt.rc_context(_STYLE):
+        fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2))
+        allc = curves[curves.sequence == "ALL"]
+        _ranked_lines(a, allc, "success", _auc)
+        a.set(title=f"Success plot — {title}", xlabel="overlap threshold (IoU >)", ylabel="success rate", xlim=(0, 1))
+        _ranked_lines(b, allc, "precision", _at(20))
+        b.set(title=f"Precision plot — {title}", xlabel="location error threshold (px)", ylabel="precision", xlim=(0, 50))
+        fig.tight_layout()
+    return fig
+
+
+def attribute_curves(curves: pd.DataFrame, attributes: dict[str, list[str]]) -> pd.DataFrame:
+    """Per attribute, the mean of the per-sequence curves of the sequences carrying it: rows
+    ``attribute, sequences, tracker, curve, threshold, value``."""
+    per_seq = curves[curves.sequence != "ALL"]
+    rows = []
+    tags = sorted({t for v in per_seq.sequence.unique() for t in attributes.get(v, [])})
+    for tag in tags:
+        seqs = [v for v in per_seq.sequence.unique() if tag in attributes.get(v, [])]
+        mean = per_seq[per_seq.sequence.isin(seqs)].groupby(["tracker", "curve", "threshold"], sort=False)["value"].mean()
+        rows.append(mean.reset_index().assign(attribute=tag, sequences=len(seqs)))
+    if not rows:
+        return pd.DataFrame(columns=["attribute", "sequences", "tracker", "curve", "threshold", "value"])
+    return pd.concat(rows, ignore_index=True)
+
+
+def attribute_figure(curves: pd.DataFrame, attributes: dict[str, list[str]], title: str, curve: str = "success"):
+    """Success (or precision) plots per attribute tag, one panel each."""
+    per_attr = attribute_curves(curves, attributes)
+    tags = list(dict.fromkeys(per_attr.attribute))
+    cols = min(3, max(len(tags), 1))
+    rows = max(1, int(np.ceil(len(tags) / cols)))
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
+        for ax, tag in zip(axes.flat, tags):
+            sub = per_attr[per_attr.attribute == tag]
+            _ranked_lines(ax, sub, curve, _auc if curve == "success" else _at(20))
+            ax.set(title=f"{tag} ({int(sub.sequences.iloc[0])} sequences)",
+                   xlabel="overlap threshold" if curve == "success" else "location error (px)",
+                   ylabel="success rate" if curve == "success" else "precision")
+        for ax in list(axes.flat)[len(tags):]:
+            ax.axis("off")
+        if not tags:
+            axes.flat[0].text(0.5, 0.5, "no attribute tags for these sequences", ha="center")
+        fig.suptitle(f"{title}: {curve} per attribute")
+        fig.tight_layout()
+    return fig
+
+
+def aos_bars_figure(table: pd.DataFrame, title: str):
+    """Per-video AOS, one bar per tracker, from ``aos.csv`` (``ALL`` rows left out)."""
+    t = table[table.sequence != "ALL"]
+    trackers = list(dict.fromkeys(t.tracker))
+    videos = sorted(t.sequence.unique())
+    width = 0.8 / len(trackers)
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(videos) * len(trackers) * width + 3), 4))
+        for i, tracker in enumerate(trackers):
+            aos = t[t.tracker == tracker].set_index("sequence").aos.reindex(videos)
+            ax.bar(np.arange(len(videos)) + (i - (len(trackers) - 1) / 2) * width, aos.values, width, label=label(tracker),
+                   color=TRACKER_COLOURS.get(tracker))
+        ax.set_xticks(np.arange(len(videos)), videos, rotation=45, ha="right")
+        ax.set(ylabel="AOS (mean IoU)", ylim=(0, 1), title=f"Per-video AOS — {title}")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(ncol=min(len(trackers), 4), loc="upper center", bbox_to_anchor=(0.5, -0.3))
+        fig.tight_layout()
+    return fig
+
+
+def loss_figure(losses: dict[str, pd.DataFrame]):
+    """Training loss per epoch (and validation loss where recorded), one line per experiment."""
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for exp, df in losses.items():
+            line = ax.plot(df.epoch, df.train_loss, label=f"{exp} train")[0]
+            if "val_loss" in df and df.val_loss.notna().any():
+                ax.plot(df.epoch, df.val_loss, ls="--", color=line.get_color(), label=f"{exp} validation")
+        ax.set(xlabel="epoch", ylabel="MSE loss", yscale="log", title="ROLO training loss")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+    return fig
+
+
+DRAW_ORDER = ("yolo", "rolo", "gt")
+"""Trackers first, the ground truth last (thinner, on top) so that it stays visible."""
+
+
+def draw_boxes(image_rgb: np.ndarray, boxes: dict[str, np.ndarray], thickness: int = 2) -> np.ndarray:
+    """Draw ``{kind: xyxy box}`` (kinds of :data:`BOX_COLOURS_RGB`) on a copy of an RGB image, in
+    :data:`DRAW_ORDER`; the ground truth with a 1-px line.
+
+    The rectangle's edges run along the box's pixel bounds: columns ``floor(x1)`` and ``ceil(x2) - 1``.
+    """
+    import cv2
+
+    out = np.ascontiguousarray(image_rgb).copy()
+    for kind in sorted(boxes, key=DRAW_ORDER.index):
+        box = boxes[kind]
+        if box is None or not np.isfinite(box).all():
+            continue
+        x1, y1 = int(np.floor(box[0])), int(np.floor(box[1]))
+        x2, y2 = int(np.ceil(box[2])) - 1, int(np.ceil(box[3])) - 1
+        cv2.rectangle(out, (x1, y1), (x2, y2), BOX_COLOURS_RGB[kind], 1 if kind == "gt" else thickness)
+    return out
+
+
+def box_handles(kinds=("gt", "yolo", "rolo")) -> list:
+    return [Line2D([], [], color=np.array(BOX_COLOURS_RGB[k]) / 255, lw=2, label=BOX_LABELS[k]) for k in kinds]
+
+
+def panel_figure(tiles: list[tuple[str, np.ndarray]], title: str, cols: int = 4):
+    """A grid of annotated frames ``[(caption, RGB image)]`` with the box legend on top."""
+    rows = max(1, int(np.ceil(len(tiles) / cols)))
+    cols = min(cols, max(len(tiles), 1))
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.7 * rows + 0.6), squeeze=False)
+        for ax, (caption, img) in zip(axes.flat, tiles):
+            ax.imshow(img, interpolation="nearest")
+            ax.set_title(caption, fontsize=9)
+        for ax in axes.flat:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        for ax in list(axes.flat)[len(tiles):]:
+            ax.axis("off")
+        fig.suptitle(title)
+        fig.tight_layout(rect=(0, 0, 1, 0.9))
+        fig.legend(handles=box_handles(), loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0.93), frameon=False)
+    return fig
+
+
+def write_video(path, frames_rgb, fps: float = 20.0) -> int:
+    """Encode RGB frames (an iterable of equal-size ``(H, W, 3)`` uint8) as H.264/yuv420p MP4, playable
+    in browsers (imageio-ffmpeg's bundled encoder). Returns the number of frames."""
+    import imageio_ffmpeg
+
+    n = 0
+    with atomic_path(path) as tmp:
+        writer = None
+        for frame in frames_rgb:
+            if writer is None:
+                h, w = frame.shape[:2]
+                writer = imageio_ffmpeg.write_frames(
+                    str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=2,
+                    quality=None, output_params=["-crf", "20", "-movflags", "+faststart"], ffmpeg_log_level="error",
+                )
+                writer.send(None)
+            writer.send(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+            n += 1
+        if writer is None:
+            raise ValueError(f"{path}: no frames to encode")
+        writer.close()
+    return n
+
+
+# --- pipeline stages: read cached results, write figures ---------------------------------------
+
+
+def curve_figures_job(exp: str, curves_csv, attributes: dict[str, list[str]], out: dict[str, str]) -> None:
+    """``success_precision.{png,pdf}`` and ``attributes.{png,pdf}`` of one experiment."""
+    curves = pd.read_csv(curves_csv)
+    save_figure(success_precision_figure(curves, exp), out["success_png"], out["success_pdf"])
+    save_figure(attribute_figure(curves, attributes, exp), out["attributes_png"], out["attributes_pdf"])
+
+
+def aos_bars_job(exp: str, aos_csv, out_png, out_pdf) -> None:
+    save_figure(aos_bars_figure(pd.read_csv(aos_csv), exp), out_png, out_pdf)
+
+
+def loss_job(exp: str, loss_csv, out_png, out_pdf) -> None:
+    save_figure(loss_figure({exp: pd.read_csv(loss_csv)}), out_png, out_pdf)
+
+
+def _rgb(path) -> np.ndarray:
+    import cv2
+
+    im = cv2.imread(str(path))
+    if im is None:
+        raise ValueError(f"{path}: cannot decode image")
+    return cv2.cvtColor(im, cv2.COLOR_BGR2RGB)
+
+
+def _video_boxes(video: str, split, seq_dir, track_dirs: dict[str, str]):
+    """(sequence, {kind: (T, 4) xyxy over the test segment}) for kinds gt, yolo, rolo."""
+    from rolo.data import load_sequence, read_otb_xyxy
+
+    seq = load_sequence(seq_dir, name=video)
+    a, b = split.test
+    boxes = {"gt": np.where(seq.valid[a:b, None], seq.gt[a:b], np.nan)}
+    for kind in ("yolo", "rolo"):
+        if kind in track_dirs:
+            boxes[kind] = read_otb_xyxy(Path(track_dirs[kind]) / f"{video}.txt")
+    return seq, boxes
+
+
+def panel_job(exp: str, aos_csv, splits_json, seq_dirs: dict[str, str], track_dirs: dict[str, str], out_png, out_pdf) -> None:
+    """Qualitative panel: the middle scored frame of each test video, videos ordered by ROLO's AOS
+    (lowest first), with ground truth, YOLO-only and ROLO boxes."""
+    from rolo.experiments import read_splits
+
+    table = pd.read_csv(aos_csv)
+    ranked = table[(table.sequence != "ALL") & (table.tracker == "rolo")].sort_values("aos")
+    splits = read_splits(splits_json)
+    tiles = []
+    for _, row in ranked.head(12).iterrows():
+        split = splits[row.sequence]
+        seq, boxes = _video_boxes(row.sequence, split, seq_dirs[row.sequence], track_dirs)
+        t = split.scored[len(split.scored) // 2]
+        k = t - split.test[0]
+        img = draw_boxes(_rgb(seq.frames[t]), {kind: b[k] for kind, b in boxes.items()})
+        tiles.append((f"{row.sequence} #{t + 1} — ROLO AOS {row.aos:.2f}", img))
+    save_figure(panel_figure(tiles, f"{exp}: test videos by ROLO AOS (lowest first)"), out_png, out_pdf)
+
+
+def video_job(video: str, splits_json, seq_dir, track_dirs: dict[str, str], out_mp4, fps: float = 20.0) -> int:
+    """An H.264 MP4 of a test video's test segment with ground truth, YOLO-only and ROLO boxes, the
+    frame number and each tracker's IoU on the frame (shown on scored frames only)."""
+    import cv2
+
+    from rolo.boxes import iou
+    from rolo.experiments import read_splits
+
+    split = read_splits(splits_json)[video]
+    seq, boxes = _video_boxes(video, split, seq_dir, track_dirs)
+    scored = set(split.scored)
+
+    def frames():
+        for k, t in enumerate(range(*split.test)):
+            img = draw_boxes(_rgb(seq.frames[t]), {kind: b[k] for kind, b in boxes.items()})
+            text = [f"#{t + 1}"]
+            if t in scored:
+                text += [f"{BOX_LABELS[kind]} IoU {float(iou(boxes[kind][k], seq.gt[t])):.2f}" for kind in ("rolo", "yolo") if kind in boxes]
+            for i, line in enumerate(text):
+                (w, h), _ = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
+                cv2.rectangle(img, (0, 15 * i), (w + 6, 15 * i + 15), (0, 0, 0), -1)
+                cv2.putText(img, line, (3, 15 * i + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+            yield img
+
+    return write_video(out_mp4, frames(), fps)

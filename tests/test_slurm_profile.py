@@ -1,0 +1,80 @@
+"""profiles/slurm: it names rules that exist, keeps GPU rules out of groups, groups the small jobs.
+
+The real SLURM run is .ci/slurm_test.sh (CI runs it after these tests); here only what needs no
+cluster and no plugin: the profile's YAML and a dry run with its settings.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO, TINY_CONFIG, snakemake, write_config
+
+PROFILE = REPO / "profiles/slurm/config.yaml"
+
+
+def profile() -> dict:
+    return yaml.safe_load(PROFILE.read_text())
+
+
+def workflow_rules() -> set[str]:
+    """Rules of the workflow under the shipped configs (some are defined by one config only)."""
+    rules = set()
+    for configfile in ("config/config.yaml", "config/demo.yaml"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "snakemake", "--list-rules", "--configfile", configfile],
+            cwd=REPO, capture_output=True, text=True, check=True,
+        )
+        rules |= {line.split()[0] for line in proc.stdout.splitlines() if line.strip()}
+    return rules
+
+
+def test_profile_is_slurm_and_names_only_existing_rules():
+    p = profile()
+    assert p["executor"] == "slurm"
+    # the site settings are there, empty (SLURM's defaults) until a user sets them
+    assert {"slurm_partition", "slurm_account", "mem_mb", "runtime"} <= set(p["default-resources"])
+    named = set(p["set-resources"]) | set(p["groups"])
+    # Snakemake ignores unknown rule names silently: a renamed rule would lose its settings
+    assert named <= workflow_rules(), f"profile names rules the workflow does not have: {named - workflow_rules()}"
+    # group-components only for groups that exist
+    assert set(p["group-components"]) <= set(p["groups"].values())
+
+
+def test_default_profile_is_local():
+    local = yaml.safe_load((REPO / "profiles/default/config.yaml").read_text())
+    assert "executor" not in local and "groups" not in local and "set-resources" not in local
+
+
+@pytest.fixture(scope="module")
+def slurm_dry_run(tmp_path_factory) -> str:
+    """A dry run of the tiny config with the profile's settings. Without the executor (a dry run
+    submits nothing), so that it needs neither the plugin nor a cluster."""
+    workdir = tmp_path_factory.mktemp("slurm_dry_run")
+    write_config(workdir, TINY_CONFIG)
+    settings = {k: v for k, v in profile().items() if k != "executor" and not k.startswith("slurm-")}
+    (workdir / "profile").mkdir()
+    (workdir / "profile/config.yaml").write_text(yaml.safe_dump(settings))
+    proc = snakemake(workdir, "-n", "--workflow-profile", str(workdir / "profile"))
+    return proc.stdout + proc.stderr
+
+
+def test_dry_run_groups_the_small_jobs_and_not_the_gpu_ones(slurm_dry_run):
+    out = slurm_dry_run
+    groups = re.findall(r"Group job (\w+) \(jobs in lexicogr\. order\):", out)
+    experiments = len(TINY_CONFIG["experiments"])
+    # one job for every synthesize and splits job; per experiment one for tracking, scores and
+    # figures and one for the loss plot (it needs only the training log)
+    assert groups.count("inputs") == 1
+    assert groups.count("report") == 2 * experiments
+    gpu_rules = {
+        rule for rule, res in re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", out, re.M)
+        if re.search(r"\bgpu=1\b", res)
+    }
+    assert {"train_detector", "extract_features", "train_rolo"} <= gpu_rules
+    assert not gpu_rules & set(profile()["groups"]), "a GPU rule in a group would share one GPU request"

@@ -1,0 +1,56 @@
+"""Paper comparison and seed-variation tables on hand-made inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from rolo.evaluation import paper_comparison_job, variation_summary_job
+from rolo.metrics import SCORE_COLUMNS
+
+PAPER_AOS = REPO / "src/rolo/paper/rolo_otb30_aos.csv"
+EXP1_TEST = ["Skater", "Skater2", "Dancer", "Dancer2", "CarScale", "Gym", "Human8", "Jump"]
+
+
+def aos_table(path, videos, aos, auc=0.5):
+    rows = [dict(zip(SCORE_COLUMNS, (v, "rolo", 10, a, auc, 0.5, 0.5, 0.5))) for v, a in zip(videos, aos)]
+    rows.append(dict(zip(SCORE_COLUMNS, ("ALL", "rolo", 10 * len(videos), float(np.mean(aos)), auc, 0.5, 0.5, 0.5))))
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def test_paper_columns_on_otb_exp1(tmp_path):
+    aos_table(tmp_path / "aos.csv", EXP1_TEST, [0.5] * 8, auc=0.41)
+    t = paper_comparison_job("exp1", "disjoint", tmp_path / "aos.csv", tmp_path / "p.csv", tmp_path / "p.md")
+    t = t.set_index("sequence")
+    assert t.paper_rolo_aos["Skater"] == 0.618 and t.seed001_rolo_aos["Jump"] == 0.327  # seed 001, Table 4
+    paper = pd.read_csv(PAPER_AOS).set_index("sequence").paper_rolo_aos
+    assert t.paper_rolo_aos["ALL"] == pytest.approx(paper[EXP1_TEST].mean())
+    assert t.paper_rolo_success_auc["ALL"] == 0.476 and t.ours_rolo_success_auc["ALL"] == 0.41
+
+
+def test_paper_columns_are_na_on_other_videos(tmp_path):
+    aos_table(tmp_path / "aos.csv", ["SynA", "SynB"], [0.2, 0.4])
+    paper_comparison_job("exp2", "held_out_tail", tmp_path / "aos.csv", tmp_path / "p.csv", tmp_path / "p.md")
+    t = pd.read_csv(tmp_path / "p.csv", keep_default_na=False).set_index("sequence")
+    assert (t.paper_rolo_aos == "n/a").all() and (t.seed001_rolo_aos == "n/a").all()
+    assert t.paper_rolo_success_auc["ALL"] == "n/a"
+    assert float(t.ours_rolo_aos["ALL"]) == pytest.approx(0.3)
+    assert "n/a" in (tmp_path / "p.md").read_text()
+
+
+def test_variation_mean_and_sample_std(tmp_path):
+    runs = []
+    for data_seed, values in ((1, [0.5, 0.7]), (2, [0.6, 0.8])):
+        rows = [{"experiment": "exp2", "data_seed": data_seed, "train_seed": s, "tracker": "rolo", "frames": 10,
+                 "aos": v, "success_auc": v, "success_50": v, "precision_20": v, "norm_precision_20": v}
+                for s, v in enumerate(values)]
+        path = tmp_path / f"run{data_seed}.csv"
+        pd.DataFrame(rows).to_csv(path, index=False)
+        runs.append(path)
+    out = variation_summary_job(runs, tmp_path / "s.csv", tmp_path / "s.md").iloc[0]
+    assert out.runs == 4 and out.data_seeds == 2 and out.train_seeds == 2
+    assert out.aos_mean == pytest.approx(0.65)
+    assert out.aos_std == pytest.approx(np.std([0.5, 0.7, 0.6, 0.8], ddof=1))
+    assert "0.650 ± 0.129" in (tmp_path / "s.md").read_text()
