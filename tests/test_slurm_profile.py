@@ -78,3 +78,19 @@ def test_dry_run_groups_the_small_jobs_and_not_the_gpu_ones(slurm_dry_run):
     }
     assert {"train_detector", "extract_features", "train_rolo"} <= gpu_rules
     assert not gpu_rules & set(profile()["groups"]), "a GPU rule in a group would share one GPU request"
+
+
+def test_every_rule_declares_threads_memory_and_runtime():
+    """What a cluster job asks for comes from the rule: each rule that runs something declares
+    threads, mem_mb and runtime (minutes); `use rule ... with:` copies inherit them."""
+    missing = []
+    for smk in [REPO / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]:
+        chunks = re.split(r"^\s*(?=rule \w+:|use rule )", smk.read_text(), flags=re.M)
+        for chunk in chunks:
+            m = re.match(r"rule (\w+):", chunk)
+            if not m or not re.search(r"^\s+(script|shell|run|wrapper|notebook):", chunk, re.M):
+                continue
+            for needed in ("threads:", "mem_mb=", "runtime="):
+                if needed not in chunk:
+                    missing.append(f"{smk.name}: rule {m.group(1)} has no {needed}")
+    assert not missing, "\n".join(missing)
