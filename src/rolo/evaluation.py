@@ -37,14 +37,15 @@ def _write_csv(df: pd.DataFrame, path, digits: int = 4) -> None:
 def detector_table(detections: dict[str, str], seqs: dict, splits: dict) -> pd.DataFrame:
     """Precision/recall (IoU >= 0.5) of the detector on each video's scored frames, per confidence."""
     rows = []
-    for conf in DETECTOR_CONF:
-        for v, seq in seqs.items():
-            mask = np.zeros(len(seq), bool)
-            mask[list(splits[v].scored)] = True
-            mask &= seq.valid  # an unannotated frame says nothing about the detector
-            tp, fp, fn = detection_pr(np.load(detections[v]), seq.gt, mask, conf)
+    for v, seq in seqs.items():  # each video's detections read once
+        dets = np.load(detections[v])
+        mask = np.zeros(len(seq), bool)
+        mask[list(splits[v].scored)] = True
+        mask &= seq.valid  # an unannotated frame says nothing about the detector
+        for conf in DETECTOR_CONF:
+            tp, fp, fn = detection_pr(dets, seq.gt, mask, conf)
             rows.append({"sequence": v, "conf": conf, "tp": tp, "fp": fp, "fn": fn})
-    det = pd.DataFrame(rows)
+    det = pd.DataFrame(rows).sort_values("conf", kind="stable", ignore_index=True)
     total = det.groupby("conf", as_index=False)[["tp", "fp", "fn"]].sum().assign(sequence="ALL")
     det = pd.concat([det, total[det.columns]], ignore_index=True)
     det["precision"] = det.tp / (det.tp + det.fp).where(det.tp + det.fp > 0)
