@@ -20,12 +20,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from rolo.data import RoloInputError
 from rolo.detector import feature_layer_index, load_yolo
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,22 @@ class ExtractionParams:
     device: str | None = None  # None: CUDA when present, else CPU
 
 
+def letterbox_frame(im: np.ndarray, letterbox) -> "torch.Tensor":
+    """A BGR uint8 image -> the letterboxed uint8 CHW RGB tensor the detector reads."""
+    import torch
+
+    lb = letterbox(image=im)
+    return torch.from_numpy(np.ascontiguousarray(lb[..., ::-1].transpose(2, 0, 1)))
+
+
+def make_letterbox(imgsz: int, stride: int):
+    """Ultralytics' ``LetterBox`` as used for every frame (all frames of a video share one shape, so
+    the minimal stride-aligned rectangle, ``auto=True``, is safe)."""
+    from ultralytics.data.augment import LetterBox
+
+    return LetterBox(new_shape=(imgsz, imgsz), auto=True, stride=stride)
+
+
 class _Frames:
     """Decode and letterbox frames -> (uint8 CHW RGB tensor, original (h, w)).
 
@@ -47,11 +67,8 @@ class _Frames:
     jobs that only read extraction outputs never load it)."""
 
     def __init__(self, paths: list[Path], imgsz: int, stride: int):
-        from ultralytics.data.augment import LetterBox
-
         self.paths = paths
-        # All frames of a video share one shape, so the minimal stride-aligned rectangle is safe.
-        self.letterbox = LetterBox(new_shape=(imgsz, imgsz), auto=True, stride=stride)
+        self.letterbox = make_letterbox(imgsz, stride)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -62,9 +79,7 @@ class _Frames:
             raise RoloInputError(f"{self.paths[i]}: cannot decode image")
         import torch
 
-        lb = self.letterbox(image=im)
-        chw = np.ascontiguousarray(lb[..., ::-1].transpose(2, 0, 1))
-        return torch.from_numpy(chw), torch.tensor(im.shape[:2])
+        return letterbox_frame(im, self.letterbox), torch.tensor(im.shape[:2])
 
 
 def pick_device(device: str | None):
@@ -75,91 +90,130 @@ def pick_device(device: str | None):
     return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
 
 
+class FeatureExtractor:
+    """A loaded detector with a forward hook on its feature layer: one forward pass per batch of
+    letterboxed frames gives both outputs (the pipeline's extraction and ``rolo track`` share it).
+
+    ``extractor(x, orig_hw)``: ``x (B, 3, h, w)`` uint8 letterboxed frames (:func:`letterbox_frame`),
+    ``orig_hw`` the original frames' ``(height, width)`` -> ``features (B, C)`` float32 and
+    ``detections (B, K, 6)`` float32 (0-based xyxy pixels of the original frame, conf, class; NaN
+    rows past the frame's detections).
+    """
+
+    def __init__(self, detector: str | Path, params: ExtractionParams):
+        import torch
+
+        self.params = params
+        self.detector = str(detector)
+        self.device = pick_device(params.device)
+        self.model = load_yolo(detector).model.to(self.device).eval()
+        self.layer = feature_layer_index(self.model)
+        self.stride = int(max(self.model.stride))
+        self.half = self.device.type == "cuda"
+        if self.half:
+            self.model.half()
+        self._captured: list[torch.Tensor] = []
+        self._hook = self.model.model[self.layer].register_forward_hook(
+            lambda m, i, o: self._captured.append(o.mean(dim=(2, 3)))
+        )
+
+    def letterbox(self):
+        return make_letterbox(self.params.imgsz, self.stride)
+
+    def close(self) -> None:
+        self._hook.remove()
+
+    def __enter__(self) -> "FeatureExtractor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __call__(self, x, orig_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+        from ultralytics.utils.nms import non_max_suppression
+        from ultralytics.utils.ops import scale_boxes
+
+        p = self.params
+        dets = np.full((len(x), p.max_det, 6), np.nan, np.float32)
+        with torch.inference_mode():
+            x = x.to(self.device, non_blocking=True)
+            x = (x.half() if self.half else x.float()) / 255.0
+            self._captured.clear()
+            preds = self.model(x)
+            feats = self._captured[0].float().cpu().numpy()
+            out = non_max_suppression(preds, p.conf, p.iou, agnostic=p.agnostic, max_det=p.max_det, nc=len(self.model.names))
+            for j, d in enumerate(out):
+                if len(d):
+                    d = d[:, :6].float()
+                    d[:, :4] = scale_boxes(x.shape[2:], d[:, :4], orig_hw)
+                    dets[j, : len(d)] = d.cpu().numpy()
+        return feats, dets
+
+    def meta(self, image_wh: tuple[int, int], letterboxed_hw: tuple[int, int], frames: int, feature_dim: int) -> dict:
+        """The extraction record saved beside the arrays (``meta.json``)."""
+        p = self.params
+        return {
+            "detector": self.detector,
+            "feature_layer": self.layer,
+            "feature_module": type(self.model.model[self.layer]).__name__,
+            "feature_dim": int(feature_dim),
+            "imgsz": p.imgsz,
+            "letterboxed_hw": list(letterboxed_hw),
+            "image_wh": list(image_wh),
+            "frames": frames,
+            "conf": p.conf,
+            "iou": p.iou,
+            "max_det": p.max_det,
+            "agnostic": p.agnostic,
+            "class_names": {int(k): str(v) for k, v in self.model.names.items()},
+            "device": str(self.device),
+        }
+
+
 def extract_video(
     detector: str | Path, frames: list[Path], params: ExtractionParams, progress: bool = True
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Run the detector over a video's frames -> ``(features (N, C), detections (N, K, 6), meta)``."""
     import torch
-    from ultralytics.utils.nms import non_max_suppression
-    from ultralytics.utils.ops import scale_boxes
 
-    device = pick_device(params.device)
-    yolo = load_yolo(detector)
-    model = yolo.model.to(device).eval()
-    layer = feature_layer_index(model)
-    stride = int(max(model.stride))
-    captured: list[torch.Tensor] = []
-    hook = model.model[layer].register_forward_hook(lambda m, i, o: captured.append(o.mean(dim=(2, 3))))
-
-    loader = torch.utils.data.DataLoader(
-        _Frames(list(frames), params.imgsz, stride),
-        batch_size=params.batch,
-        num_workers=params.workers,
-        pin_memory=device.type == "cuda",
-        persistent_workers=False,
-    )
     n = len(frames)
     feats: np.ndarray | None = None
     dets = np.full((n, params.max_det, 6), np.nan, np.float32)
     first_shape = None
     letterboxed = None
     done = 0
-    t0 = time.perf_counter()
-    half = device.type == "cuda"
-    if half:
-        model.half()
-    try:
-        with torch.inference_mode():
-            for x, shapes in loader:
-                if first_shape is None:
-                    first_shape = tuple(int(v) for v in shapes[0])
-                    letterboxed = tuple(x.shape[2:])
-                if any(tuple(int(v) for v in s) != first_shape for s in shapes):
-                    raise RoloInputError(f"{frames[done]}: frames of one video must share one size")
-                x = x.to(device, non_blocking=True)
-                x = (x.half() if half else x.float()) / 255.0
-                captured.clear()
-                preds = model(x)
-                pooled = captured[0].float().cpu().numpy()
-                if feats is None:
-                    feats = np.empty((n, pooled.shape[1]), np.float32)
-                feats[done : done + len(x)] = pooled
-                out = non_max_suppression(
-                    preds, params.conf, params.iou, agnostic=params.agnostic, max_det=params.max_det, nc=len(model.names)
-                )
-                for j, d in enumerate(out):
-                    if len(d):
-                        d = d[:, :6].float()
-                        d[:, :4] = scale_boxes(x.shape[2:], d[:, :4], first_shape)
-                        dets[done + j, : len(d)] = d.cpu().numpy()
-                done += len(x)
-                if progress:
-                    rate = done / max(time.perf_counter() - t0, 1e-9)
-                    print(f"\rextract {done}/{n} frames ({rate:.1f} frames/s)", end="", file=sys.stderr, flush=True)
-    finally:
-        hook.remove()
-    if progress:
-        print(file=sys.stderr)
-    if done != n or feats is None:
-        raise RuntimeError(f"extracted {done} of {n} frames")
-    elapsed = time.perf_counter() - t0
-    meta = {
-        "detector": str(detector),
-        "feature_layer": layer,
-        "feature_module": type(model.model[layer]).__name__,
-        "feature_dim": int(feats.shape[1]),
-        "imgsz": params.imgsz,
-        "letterboxed_hw": list(letterboxed),
-        "image_wh": [first_shape[1], first_shape[0]],
-        "frames": n,
-        "conf": params.conf,
-        "iou": params.iou,
-        "max_det": params.max_det,
-        "agnostic": params.agnostic,
-        "class_names": {int(k): str(v) for k, v in model.names.items()},
-        "device": str(device),
-        "seconds": round(elapsed, 3),
-    }
+    with FeatureExtractor(detector, params) as ex:
+        loader = torch.utils.data.DataLoader(
+            _Frames(list(frames), params.imgsz, ex.stride),
+            batch_size=params.batch,
+            num_workers=params.workers,
+            pin_memory=ex.device.type == "cuda",
+            persistent_workers=False,
+        )
+        t0 = time.perf_counter()
+        for x, shapes in loader:
+            if first_shape is None:
+                first_shape = tuple(int(v) for v in shapes[0])
+                letterboxed = tuple(x.shape[2:])
+            if any(tuple(int(v) for v in s) != first_shape for s in shapes):
+                raise RoloInputError(f"{frames[done]}: frames of one video must share one size")
+            pooled, d = ex(x, first_shape)
+            if feats is None:
+                feats = np.empty((n, pooled.shape[1]), np.float32)
+            feats[done : done + len(x)] = pooled
+            dets[done : done + len(x)] = d
+            done += len(x)
+            if progress:
+                rate = done / max(time.perf_counter() - t0, 1e-9)
+                print(f"\rextract {done}/{n} frames ({rate:.1f} frames/s)", end="", file=sys.stderr, flush=True)
+        if progress:
+            print(file=sys.stderr)
+        if done != n or feats is None:
+            raise RuntimeError(f"extracted {done} of {n} frames")
+        elapsed = time.perf_counter() - t0
+        meta = ex.meta((first_shape[1], first_shape[0]), letterboxed, n, feats.shape[1])
+    meta["seconds"] = round(elapsed, 3)
     return feats, dets, meta
 
 
