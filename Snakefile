@@ -19,7 +19,9 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/track.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/sweeps.smk"
 include: "workflow/rules/variation.smk"
+include: "workflow/rules/demo.smk"
 
 
 report: "workflow/report/workflow.rst"

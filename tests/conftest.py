@@ -40,6 +40,11 @@ TINY_CONFIG = {
     },
     "extraction": {"batch": 16, "workers": 0},
     "rolo": {"epochs": 5, "hidden": 32},
+    "trackers": ["rolo", "rolo_heatmap", "yolo", "yolo_top", "csrt", "kcf", "mil", "start_box"],
+    # steps 6 = rolo.steps (its model is the trackers'); epochs 5 = rolo.epochs (the sweep's resumed
+    # run must give the trackers' weights)
+    "sweeps": {"experiment": "exp2", "kinds": ["coordinate", "heatmap"], "steps": [1, 6], "epochs": [2, 5]},
+    "heatmap_figures": {"experiment": "exp1", "strip_frames": 4, "pairs": 2},
     "experiments": {
         "exp1": {"protocol": "disjoint", "train": ["A", "B", "C"], "test": ["D", "E"]},
         "exp2": {"protocol": "held_out_tail", "videos": ["A", "B", "C", "D", "E"]},

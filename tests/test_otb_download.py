@@ -268,6 +268,7 @@ def otb_config(base_url: str, experiments: dict, **dataset) -> dict:
     config["detector"] = {"model": "resources/weights/fake.pt", "url": f"{base_url}/w/good.pt", "imgsz": 160}
     config["download"] = {"retries": 1, "backoff": 0.01, "timeout": 5}
     config["experiments"] = experiments
+    config["sweeps"] = config["heatmap_figures"] = None  # they name exp2/exp1 of the tiny config
     return config
 
 

@@ -69,9 +69,10 @@ def test_dry_run_groups_the_small_jobs_and_not_the_gpu_ones(slurm_dry_run):
     groups = re.findall(r"Group job (\w+) \(jobs in lexicogr\. order\):", out)
     experiments = len(TINY_CONFIG["experiments"])
     # one job for every synthesize and splits job; per experiment one for tracking, scores and
-    # figures and one for the loss plot (it needs only the training log)
+    # figures and one for the loss plot (it needs only the training log); one for the sweeps'
+    # tracks, tables and figures (they depend on the sweep models, not on the trackers' tracks)
     assert groups.count("inputs") == 1
-    assert groups.count("report") == 2 * experiments
+    assert groups.count("report") == 2 * experiments + 1
     gpu_rules = {
         rule for rule, res in re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", out, re.M)
         if re.search(r"\bgpu=1\b", res)

@@ -15,7 +15,7 @@ from rolo.experiments import read_splits
 from rolo.metrics import SCORE_COLUMNS, summarize_errors, track_errors
 
 EXPERIMENTS = TINY_CONFIG["experiments"]
-TRACKERS = ["rolo", "yolo", "yolo_top", "csrt", "kcf", "mil", "start_box"]
+TRACKERS = TINY_CONFIG["trackers"]
 
 
 def test_tables_have_every_sequence_and_tracker(tiny_workflow):
@@ -87,7 +87,7 @@ def test_every_rule_logged_and_heavy_rules_benchmarked(tiny_workflow):
     logs = {p.relative_to(tiny_workflow / "logs").parts[0].removesuffix(".log") for p in (tiny_workflow / "logs").rglob("*.log")}
     assert logs >= {"synthesize", "splits", "train_detector", "extract_features", "train_rolo", "track", "evaluate"}
     assert "extract" in (tiny_workflow / "logs/extract_features/A.log").read_text()
-    for bench in ("train_detector.tsv", "extract_features/A.tsv", "train_rolo/exp1.tsv", "track/exp1/rolo.tsv"):
+    for bench in ("train_detector.tsv", "extract_features/A.tsv", "train_rolo/exp1/coordinate_s6.tsv", "track/exp1/rolo.tsv"):
         assert (tiny_workflow / "results/benchmarks" / bench).is_file()
 
 
@@ -100,8 +100,9 @@ def test_changing_training_epochs_replans_no_extraction(tiny_workflow):
     config["rolo"]["epochs"] += 1
     write_config(tiny_workflow, config, "epochs.yaml")
     jobs = planned_jobs(snakemake(tiny_workflow, "-n", configfile="epochs.yaml"))
-    assert jobs.get("train_rolo") == 3
-    assert jobs.get("track") == 3  # the rolo tracker of each experiment, not yolo/yolo_top
+    assert jobs.get("train_rolo") == 8  # both kinds per experiment, and the steps sweep's steps 1
+    assert jobs.get("track") == 6  # the two ROLO trackers of each experiment, not yolo/yolo_top
+    assert jobs.get("track_setting") == 4  # the steps sweep; the epoch sweep does not read rolo.epochs
     assert "extract_features" not in jobs and "train_detector" not in jobs and "synthesize" not in jobs
 
 
@@ -110,7 +111,8 @@ def test_changing_association_does_not_retrain_the_detector(tiny_workflow):
     config["association"] = {"iou_threshold": 0.4}
     write_config(tiny_workflow, config, "assoc.yaml")
     jobs = planned_jobs(snakemake(tiny_workflow, "-n", configfile="assoc.yaml"))
-    assert jobs.get("train_rolo") == 3 and jobs.get("track") == 6  # rolo and yolo; yolo_top ignores it
+    assert jobs.get("train_rolo") == 8 and jobs.get("train_epochs") == 4
+    assert jobs.get("track") == 9  # rolo, rolo_heatmap and yolo; yolo_top ignores it
     assert "extract_features" not in jobs and "train_detector" not in jobs
 
 

@@ -1,8 +1,12 @@
 """The LSTM's per-frame input and its windows (numpy only, so light jobs need not import torch).
 
-Per frame the LSTM reads ``[features (C), box (4), conf (1), lost (1)]``: the detector's pooled
-backbone features, the associated detection's box as centre/size normalised by the image size
-(``cxcywh_norm``), its confidence and the association's ``lost`` flag.
+Per frame the LSTM reads the detector's pooled backbone features, the associated detection's box,
+its confidence and the association's ``lost`` flag. The box is given as the model kind reads it:
+
+``coordinate``  ``[features (C), box (4), conf (1), lost (1)]``, the box as centre/size
+                normalised by the image size (``cxcywh_norm``).
+``heatmap``     ``[features (C), mask (GRID * GRID), conf (1), lost (1)]``, the box rendered on the
+                heatmap grid (:func:`rolo.heatmap.box_to_grid`, row-major).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import numpy as np
 from rolo.boxes import xyxy_to_cxcywh_norm
 
 BOX_INPUTS = 6  # cx, cy, w, h, conf, lost
+KINDS = ("coordinate", "heatmap")
 
 
 def encode_inputs(
@@ -23,6 +28,28 @@ def encode_inputs(
     return np.concatenate(
         [features, box, np.asarray(conf, np.float64)[:, None], np.asarray(lost, np.float64)[:, None]], axis=1
     ).astype(np.float32)
+
+
+def encode_heatmap_inputs(
+    features: np.ndarray, boxes: np.ndarray, conf: np.ndarray, lost: np.ndarray, image_wh: tuple[float, float]
+) -> np.ndarray:
+    """Per-frame heatmap-model inputs ``(T, C + GRID * GRID + 2)`` float32 (arguments as
+    :func:`encode_inputs`)."""
+    from rolo.heatmap import box_to_grid
+
+    mask = box_to_grid(boxes, image_wh).reshape(len(features), -1)
+    return np.concatenate(
+        [features, mask, np.asarray(conf, np.float64)[:, None], np.asarray(lost, np.float64)[:, None]], axis=1
+    ).astype(np.float32)
+
+
+def encode_for(kind: str, features, boxes, conf, lost, image_wh) -> np.ndarray:
+    """The per-frame inputs of model ``kind`` (see the module docstring)."""
+    if kind == "coordinate":
+        return encode_inputs(features, boxes, conf, lost, image_wh)
+    if kind == "heatmap":
+        return encode_heatmap_inputs(features, boxes, conf, lost, image_wh)
+    raise ValueError(f"unknown model kind {kind!r}; known: {KINDS}")
 
 
 def window_indices(ends: np.ndarray, segment_start: int | np.ndarray, steps: int) -> np.ndarray:

@@ -1,5 +1,6 @@
 """An experiment's tables: ``aos.csv``/``aos.md``/``summary.csv``/``curves.csv`` for the trackers,
-``detector.csv`` for the detector, ``speed.csv`` for frames/s.
+``detector.csv`` for the detector, ``speed.csv`` for frames/s; the sweeps' tables
+(``sweep_aos.csv``, ``sweep_steps.csv``, ``sweep_epochs.csv``, ``sweeps.md``).
 
 Scores come from :mod:`rolo.metrics` on the split's scored frames only. Only ``speed.csv`` holds
 timings, so a rerun reproduces every other table exactly.
@@ -18,6 +19,7 @@ from rolo.experiments import read_splits
 from rolo.metrics import score_tracks
 from rolo.scoring import PROTOCOL_NOTES as SCORING_NOTES
 from rolo.scoring import experiment_protocol
+from rolo.tracking import TRACKER_INPUTS
 
 PROTOCOL_NOTES = {
     "disjoint": "One-pass (OTB OPE) on videos never used in training; tracking starts at frame 1 with its ground-truth box.",
@@ -54,9 +56,9 @@ def detector_table(detections: dict[str, str], seqs: dict, splits: dict) -> pd.D
 
 
 def speed_table(track_dirs: dict[str, str], metas: dict[str, str]) -> pd.DataFrame:
-    """Frames/s per tracker: the tracker alone (association + LSTM for ROLO), the detector (feature
-    extraction, decoding included) for trackers that use it, and both together. Machine-dependent:
-    kept apart from the reproducible tables."""
+    """Frames/s per tracker: the tracker alone (association + LSTM for ROLO), for ROLO the encoding
+    and LSTM alone (``model_fps``), the detector (feature extraction, decoding included) for trackers
+    that use it, and both together. Machine-dependent: kept apart from the reproducible tables."""
     import json
 
     det_s_per_frame = {}
@@ -69,7 +71,9 @@ def speed_table(track_dirs: dict[str, str], metas: dict[str, str]) -> pd.DataFra
         frames = sum(s["frames"] for s in speed.values())
         seconds = sum(s["seconds"] for s in speed.values())
         row = {"tracker": tracker, "frames": frames, "tracker_fps": frames / max(seconds, 1e-9)}
-        if tracker in ("rolo", "yolo", "yolo_top"):
+        model_seconds = [s["model_seconds"] for s in speed.values() if "model_seconds" in s]
+        row["model_fps"] = frames / max(sum(model_seconds), 1e-9) if model_seconds else np.nan
+        if "features" in TRACKER_INPUTS.get(tracker, ()):
             det_seconds = sum(det_s_per_frame[v] * s["frames"] for v, s in speed.items())
             row["detector_fps"] = frames / det_seconds
             row["end_to_end_fps"] = frames / (det_seconds + seconds)
@@ -240,3 +244,95 @@ def variation_summary_job(runs: list[str], out_csv, out_md) -> pd.DataFrame:
     with atomic_path(out_md) as tmp:
         tmp.write_text("\n".join(md))
     return out
+
+
+def parse_setting(setting: str) -> dict:
+    """A sweep setting's name -> ``{"kind", "steps", "epochs"}`` (epochs None: ``rolo.epochs``).
+
+    Names: ``<kind>_s<steps>`` (steps sweep) and ``<kind>_s<steps>_e<epochs>`` (epoch sweep)."""
+    import re
+
+    m = re.fullmatch(r"(?P<kind>[a-z]+)_s(?P<steps>[0-9]+)(?:_e(?P<epochs>[0-9]+))?", setting)
+    if not m:
+        raise ValueError(f"not a sweep setting: {setting!r}")
+    return {"kind": m["kind"], "steps": int(m["steps"]), "epochs": int(m["epochs"]) if m["epochs"] else None}
+
+
+def sweep_job(
+    exp_name: str,
+    splits_json,
+    seq_dirs: dict[str, str],
+    steps_settings: dict[str, str],
+    epochs_settings: dict[str, str],
+    default_epochs: int,
+    out: dict[str, str],
+) -> pd.DataFrame:
+    """Pipeline stage: score the sweeps' tracks (``{setting: track dir}``, see :func:`parse_setting`) ->
+
+    ``out["aos"]``     every (setting, sequence) with the scores of :func:`rolo.metrics.score_tracks`
+                       (``ALL`` = mean over sequences);
+    ``out["steps"]``   per (kind, steps): mean AOS, success AUC, success@0.5, and frames/s of the
+                       ROLO stage (association + LSTM, ``stage_fps``) and of the LSTM alone
+                       (encoding + LSTM, ``lstm_fps``), features precomputed;
+    ``out["epochs"]``  per kind, a row per sequence and ``ALL``, a column of AOS per epoch count (the
+                       layout of seed 001's tables 1-3);
+    ``out["md"]``      both as markdown.
+    """
+    import json
+
+    with open(splits_json) as f:
+        protocol = json.load(f)["protocol"]
+    splits = read_splits(splits_json)
+    tested = sorted(v for v, sp in splits.items() if sp.test is not None)
+    seqs = {v: load_sequence(seq_dirs[v], name=v) for v in tested}
+    settings = {**steps_settings, **epochs_settings}
+    tracks = {f"{name}/{v}": Path(d) / f"{v}.txt" for name, d in settings.items() for v in tested}
+    scoring = experiment_protocol(seq_dirs[v] for v in tested)
+    table, _ = score_tracks(tracks, {v: sq.gt for v, sq in seqs.items()}, splits, scoring)
+    table = table.rename(columns={"tracker": "setting"})
+    params = pd.DataFrame([{"setting": n, **parse_setting(n)} for n in settings])
+    params["epochs"] = params["epochs"].fillna(default_epochs).astype(int)
+    params["sweep"] = ["steps" if n in steps_settings else "epochs" for n in settings]
+    table = params.merge(table, on="setting")
+    _write_csv(table, out["aos"])
+
+    steps_rows = []
+    for name, d in steps_settings.items():
+        speed = json.loads((Path(d) / "speed.json").read_text())
+        frames = sum(sp["frames"] for sp in speed.values())
+        row = table[(table.setting == name) & (table.sequence == "ALL")].iloc[0]
+        steps_rows.append({
+            "kind": row.kind, "steps": row.steps, "epochs": row.epochs, "aos": row.aos, "success_auc": row.success_auc,
+            "success_50": row.success_50,
+            "stage_fps": frames / max(sum(sp["seconds"] for sp in speed.values()), 1e-9),
+            "lstm_fps": frames / max(sum(sp.get("model_seconds", np.nan) for sp in speed.values()), 1e-9),
+        })
+    steps = pd.DataFrame(steps_rows, columns=["kind", "steps", "epochs", "aos", "success_auc", "success_50", "stage_fps", "lstm_fps"])
+    steps = steps.sort_values(["kind", "steps"], ignore_index=True)
+    _write_csv(steps, out["steps"])
+
+    ep = table[table.sweep == "epochs"]
+    epochs = ep.pivot_table(index=["kind", "sequence"], columns="epochs", values="aos", sort=True)
+    epochs.columns = [f"e{c}" for c in epochs.columns]
+    epochs = epochs.reset_index()
+    order = {v: i for i, v in enumerate(tested + ["ALL"])}
+    epochs = epochs.sort_values(["kind", "sequence"], key=lambda c: c.map(order) if c.name == "sequence" else c, ignore_index=True)
+    _write_csv(epochs, out["epochs"])
+
+    md = [
+        f"# {exp_name}: sweeps (reported, never used to choose the defaults)",
+        "",
+        PROTOCOL_NOTES[protocol],
+        "",
+        "## Steps (mean over sequences; frames/s on precomputed features, machine-dependent)",
+        "",
+        steps.to_markdown(index=False, floatfmt=".3f"),
+        "",
+        "## Epochs (AOS per sequence; one training run per kind, read at each epoch count)",
+        "",
+        epochs.to_markdown(index=False, floatfmt=".3f"),
+        "",
+    ]
+    with atomic_path(out["md"]) as tmp:
+        tmp.write_text("\n".join(md))
+    return table

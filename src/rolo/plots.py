@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.patches
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -21,6 +22,7 @@ from rolo.data import atomic_path  # noqa: E402
 
 LABELS = {
     "rolo": "ROLO",
+    "rolo_heatmap": "ROLO-heatmap",
     "yolo": "YOLO-only",
     "yolo_top": "YOLO-top",
     "csrt": "CSRT",
@@ -28,11 +30,12 @@ LABELS = {
     "mil": "MIL",
     "start_box": "start box",
 }
-TRACKER_COLOURS = dict(zip(LABELS, ["tab:green", "tab:blue", "tab:cyan", "tab:orange", "tab:purple", "tab:brown", "tab:gray"]))
+TRACKER_COLOURS = dict(zip(LABELS, ["tab:green", "tab:olive", "tab:blue", "tab:cyan", "tab:orange", "tab:purple", "tab:brown", "tab:gray"]))
 """One colour per tracker in every figure (ROLO green, YOLO blue, as the seeds' boxes)."""
-BOX_COLOURS_RGB = {"gt": (255, 0, 0), "yolo": (0, 0, 255), "rolo": (0, 200, 0)}
-"""Seeds' colours: ground truth red, YOLO blue, ROLO green (RGB)."""
-BOX_LABELS = {"gt": "ground truth", "yolo": "YOLO-only", "rolo": "ROLO"}
+BOX_COLOURS_RGB = {"gt": (255, 0, 0), "yolo": (0, 0, 255), "rolo": (0, 200, 0), "rolo_heatmap": (0, 255, 255)}
+"""Seeds' colours: ground truth red, YOLO blue, ROLO green (RGB); ROLO-heatmap's box cyan (it is
+drawn over the map's warm colours)."""
+BOX_LABELS = {"gt": "ground truth", "yolo": "YOLO-only", "rolo": "ROLO", "rolo_heatmap": "ROLO-heatmap"}
 _STYLE = {"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 8, "figure.dpi": 100}
 
 
@@ -153,14 +156,14 @@ def loss_figure(losses: dict[str, pd.DataFrame]):
             line = ax.plot(df.epoch, df.train_loss, label=f"{exp} train")[0]
             if "val_loss" in df and df.val_loss.notna().any():
                 ax.plot(df.epoch, df.val_loss, ls="--", color=line.get_color(), label=f"{exp} validation")
-        ax.set(xlabel="epoch", ylabel="MSE loss", yscale="log", title="ROLO training loss")
+        ax.set(xlabel="epoch", ylabel="loss (MSE; per-cell BCE for heatmap)", yscale="log", title="ROLO training loss")
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
     return fig
 
 
-DRAW_ORDER = ("yolo", "rolo", "gt")
+DRAW_ORDER = ("yolo", "rolo", "rolo_heatmap", "gt")
 """Trackers first, the ground truth last (thinner, on top) so that it stays visible."""
 
 
@@ -187,7 +190,7 @@ def box_handles(kinds=("gt", "yolo", "rolo")) -> list:
     return [Line2D([], [], color=np.array(BOX_COLOURS_RGB[k]) / 255, lw=2, label=BOX_LABELS[k]) for k in kinds]
 
 
-def panel_figure(tiles: list[tuple[str, np.ndarray]], title: str, cols: int = 4):
+def panel_figure(tiles: list[tuple[str, np.ndarray]], title: str, cols: int = 4, kinds=("gt", "yolo", "rolo")):
     """A grid of annotated frames ``[(caption, RGB image)]`` with the box legend on top."""
     rows = max(1, int(np.ceil(len(tiles) / cols)))
     cols = min(cols, max(len(tiles), 1))
@@ -203,7 +206,7 @@ def panel_figure(tiles: list[tuple[str, np.ndarray]], title: str, cols: int = 4)
             ax.axis("off")
         fig.suptitle(title)
         fig.tight_layout(rect=(0, 0, 1, 0.9))
-        fig.legend(handles=box_handles(), loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0.93), frameon=False)
+        fig.legend(handles=box_handles(kinds), loc="upper center", ncol=len(kinds), bbox_to_anchor=(0.5, 0.93), frameon=False)
     return fig
 
 
@@ -315,3 +318,143 @@ def video_job(video: str, splits_json, seq_dir, track_dirs: dict[str, str], out_
             yield img
 
     return write_video(out_mp4, frames(), fps)
+
+
+# --- sweeps and heatmaps ---------------------------------------------------------------------------
+
+
+def sweep_steps_figure(steps: pd.DataFrame, title: str):
+    """Accuracy (AOS, success AUC) and speed (LSTM-stage frames/s, log scale) against ``steps``, one
+    line style per model kind, from ``sweep_steps.csv``."""
+    with plt.rc_context(_STYLE):
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+        for kind, df in steps.groupby("kind", sort=True):
+            df = df.sort_values("steps")
+            ls = "-" if kind == "coordinate" else "--"
+            ax.plot(df.steps, df.aos, "o" + ls, color="tab:green", label=f"{kind}: AOS")
+            ax.plot(df.steps, df.success_auc, "s" + ls, color="tab:blue", label=f"{kind}: success AUC")
+            ax2.plot(df.steps, df.lstm_fps, "o" + ls, color="tab:red", label=f"{kind}: LSTM (encode + LSTM)")
+            ax2.plot(df.steps, df.stage_fps, "s" + ls, color="tab:orange", label=f"{kind}: association + LSTM")
+        ax.set(xlabel="LSTM steps", ylabel="score", ylim=(0, 1), title=f"Accuracy against steps — {title}")
+        ax2.set(xlabel="LSTM steps", ylabel="frames/s (features precomputed)", yscale="log", title="Speed against steps")
+        for a in (ax, ax2):
+            a.set_xticks(sorted(steps.steps.unique()))
+            a.grid(alpha=0.3)
+            a.legend(fontsize=7)
+        fig.tight_layout()
+    return fig
+
+
+def sweep_aos_figure(aos: pd.DataFrame, title: str):
+    """AOS heat map, sequences (and ``ALL``) x sweep settings, from ``sweep_aos.csv``; settings in
+    table order (steps sweep, then epochs sweep)."""
+    settings = list(dict.fromkeys(aos.setting))
+    rows = [s for s in dict.fromkeys(aos.sequence) if s != "ALL"] + ["ALL"]
+    grid = aos.pivot(index="sequence", columns="setting", values="aos").reindex(index=rows, columns=settings)
+    cols = [f"{r.kind}\n{'e' + str(r.epochs) if r.sweep == 'epochs' else 's' + str(r.steps)}"
+            for r in aos.drop_duplicates("setting").set_index("setting").loc[settings].itertuples()]
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(1.0 * len(settings) + 2.5, 0.42 * len(rows) + 1.8))
+        im = ax.imshow(grid.values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+        for i in range(len(rows)):
+            for j in range(len(settings)):
+                v = grid.values[i, j]
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if v < 0.6 else "black")
+        ax.set_xticks(range(len(settings)), cols, fontsize=7)
+        ax.set_yticks(range(len(rows)), rows)
+        ax.axhline(len(rows) - 1.5, color="white", lw=2)
+        n_steps = int((aos.drop_duplicates("setting").sweep == "steps").sum())
+        if 0 < n_steps < len(settings):
+            ax.axvline(n_steps - 0.5, color="white", lw=2)
+        ax.set_title(f"AOS per sequence and setting (s: steps, e: epochs) — {title}")
+        fig.colorbar(im, ax=ax, label="AOS", fraction=0.04)
+        fig.tight_layout()
+    return fig
+
+
+def overlay_map(image_rgb: np.ndarray, prob: np.ndarray, alpha: float = 0.8) -> np.ndarray:
+    """Blend a ``(GRID, GRID)`` probability map over a frame: the frame in dimmed grey, each cell
+    coloured by ``inferno`` with opacity ``alpha * p`` (cells near 0 leave the frame visible)."""
+    import cv2
+
+    h, w = image_rgb.shape[:2]
+    grey = cv2.cvtColor(np.ascontiguousarray(image_rgb), cv2.COLOR_RGB2GRAY)[..., None].astype(np.float64) * 0.7
+    p = cv2.resize(np.asarray(prob, np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
+    colour = plt.get_cmap("inferno")(p)[..., :3] * 255
+    a = (alpha * np.clip(p, 0, 1))[..., None]
+    return (grey * (1 - a) + colour * a).round().astype(np.uint8)
+
+
+def _heatmap_inputs(video: str, split, seq_dir, track_dir):
+    """(sequence, GT boxes, heatmap boxes over the test segment, maps of frames test start + 1...)."""
+    from rolo.data import load_sequence, read_otb_xyxy
+
+    seq = load_sequence(seq_dir, name=video)
+    a, b = split.test
+    gt = np.where(seq.valid[a:b, None], seq.gt[a:b], np.nan)
+    boxes = read_otb_xyxy(Path(track_dir) / f"{video}.txt")
+    maps = np.load(Path(track_dir) / f"{video}.maps.npy").astype(np.float32)
+    if len(maps) != b - a - 1:
+        raise ValueError(f"{track_dir}/{video}.maps.npy: {len(maps)} maps for a test segment of {b - a} frames")
+    return seq, gt, boxes, maps
+
+
+def heatmap_strip_job(video: str, splits_json, seq_dir, track_dir, out_png, out_pdf, frames: int = 12, cols: int = 6) -> None:
+    """A strip of ``frames`` consecutive frames from the middle of a test video's test segment: the
+    ROLO-heatmap map overlaid on the frame in grey, its box (cyan) and the ground truth (red)."""
+    from rolo.experiments import read_splits
+
+    split = read_splits(splits_json)[video]
+    seq, gt, boxes, maps = _heatmap_inputs(video, split, seq_dir, track_dir)
+    a, b = split.test
+    n = min(frames, b - a - 1)
+    k0 = 1 + (b - a - 1 - n) // 2
+    tiles = []
+    for k in range(k0, k0 + n):
+        img = overlay_map(_rgb(seq.frames[a + k]), maps[k - 1])
+        tiles.append((f"#{a + k + 1}", draw_boxes(img, {"gt": gt[k], "rolo_heatmap": boxes[k]})))
+    fig = panel_figure(tiles, f"{video}: ROLO-heatmap maps, frames {a + k0 + 1}-{a + k0 + n}", cols=cols,
+                       kinds=("gt", "rolo_heatmap"))
+    save_figure(fig, out_png, out_pdf)
+
+
+def heatmap_pairs_job(exp: str, splits_json, seq_dirs: dict[str, str], track_dir, out_png, out_pdf, pairs: int = 6) -> None:
+    """Map beside box for ``pairs`` frames: the middle scored frame of the first test videos; left the
+    frame with the ground truth and the heatmap's box, right the 32 x 32 map with the same boxes on
+    the grid."""
+    from rolo.experiments import read_splits
+    from rolo.heatmap import GRID
+
+    splits = read_splits(splits_json)
+    videos = sorted(v for v, sp in splits.items() if sp.test is not None and sp.test[1] - sp.test[0] > 1)[:pairs]
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(len(videos), 2, figsize=(6.4, 2.5 * len(videos) + 0.4), squeeze=False)
+        for row, video in zip(axes, videos):
+            split = splits[video]
+            seq, gt, boxes, maps = _heatmap_inputs(video, split, seq_dirs[video], track_dir)
+            a, _ = split.test
+            scored = [t for t in split.scored if t > a]
+            t = scored[len(scored) // 2]
+            k = t - a
+            frame = _rgb(seq.frames[t])
+            h, w = frame.shape[:2]
+            row[0].imshow(draw_boxes(frame, {"gt": gt[k], "rolo": boxes[k]}))
+            row[0].set_title(f"{video} #{t + 1}", fontsize=9)
+            row[1].imshow(maps[k - 1], cmap="inferno", vmin=0, vmax=1, extent=(0, GRID, GRID, 0), interpolation="nearest")
+            for box, colour in ((gt[k], "red"), (boxes[k], "lime")):
+                if np.isfinite(box).all():
+                    u0, v0, u1, v1 = box[0] / w * GRID, box[1] / h * GRID, box[2] / w * GRID, box[3] / h * GRID
+                    row[1].add_patch(matplotlib.patches.Rectangle((u0, v0), u1 - u0, v1 - v0, fill=False, ec=colour, lw=1.5))
+            row[1].set_title("map (32 x 32 cells)", fontsize=9)
+            for ax in row:
+                ax.set_xticks([])
+                ax.set_yticks([])
+        fig.suptitle(f"{exp}: ROLO-heatmap, frame and map (ground truth red, decoded box green)")
+        fig.tight_layout()
+    save_figure(fig, out_png, out_pdf)
+
+
+def sweep_figures_job(exp: str, steps_csv, aos_csv, out: dict[str, str]) -> None:
+    """``sweep_steps.{png,pdf}`` and ``sweep_aos.{png,pdf}`` of one experiment."""
+    save_figure(sweep_steps_figure(pd.read_csv(steps_csv), exp), out["steps_png"], out["steps_pdf"])
+    save_figure(sweep_aos_figure(pd.read_csv(aos_csv), exp), out["aos_png"], out["aos_pdf"])

@@ -7,7 +7,9 @@ of frame ``t - 1`` was returned, so no tracker can look ahead.
 
 Trackers (``TRACKERS``; the inputs each needs are in ``TRACKER_INPUTS``):
 
-``rolo``       the associator's output fed, window by window, to the trained LSTM.
+``rolo``       the associator's output fed, window by window, to the trained LSTM (ROLO-coordinate).
+``rolo_heatmap`` the same with the ROLO-heatmap model (:mod:`rolo.models`); its per-frame maps are
+               kept (``Rolo.maps``) and saved beside the track.
 ``yolo``       YOLO-only: the associator of :mod:`rolo.association`.
 ``yolo_top``   the most confident detection of each frame (seed 001's choice); the previous box
                when the frame has none.
@@ -27,7 +29,6 @@ import numpy as np
 
 from rolo.association import AssociationParams, Associator
 from rolo.boxes import cxcywh_norm_to_xyxy
-from rolo.encoding import encode_inputs
 
 if TYPE_CHECKING:  # torch is imported only by the rolo tracker: the others are numpy-only jobs
     from rolo.models import RoloLSTM
@@ -105,9 +106,13 @@ class YoloTop:
 
 
 class Rolo:
-    """ROLO-coordinate: association -> per-frame input -> LSTM over the last ``steps`` frames.
+    """ROLO: association -> per-frame input -> LSTM over the last ``steps`` frames, for either model
+    kind (the model encodes its inputs and predicts a box).
 
     The window starts as ``steps`` copies of the start frame's input (the padding used in training).
+    ``last`` is the association result of the latest frame (box, conf, lost); ``maps`` collects the
+    heatmap model's per-frame ``(GRID, GRID)`` probabilities (frames after the start frame);
+    ``model_seconds`` is the time spent encoding and in the LSTM (association excluded).
     """
 
     def __init__(self, model: "RoloLSTM", assoc: AssociationParams, image_wh: tuple[float, float]):
@@ -118,19 +123,33 @@ class Rolo:
         self.assoc_params = assoc
         self.image_wh = image_wh
         self.steps = model.cfg.steps
+        self.maps: list[np.ndarray] = []
+        self.model_seconds = 0.0
 
     def _encode(self, features, a) -> np.ndarray:
-        return encode_inputs(features[None], a.box[None], [a.conf], [a.lost], self.image_wh)[0]
+        return self.model.encode(features[None], a.box[None], [a.conf], [a.lost], self.image_wh)[0]
 
     def start(self, box, frame):
         self.assoc = Associator(box, self.assoc_params)
-        first = self._encode(frame.features, self.assoc.first())
+        self.last = self.assoc.first()
+        first = self._encode(frame.features, self.last)
         self.window = deque([first] * self.steps, maxlen=self.steps)
 
     def update(self, frame):
-        self.window.append(self._encode(frame.features, self.assoc.step(frame.detections)))
+        self.last = self.assoc.step(frame.detections)
+        t0 = time.perf_counter()
+        self.window.append(self._encode(frame.features, self.last))
         with self.torch.inference_mode():
-            out = self.model.predict(self.torch.from_numpy(np.stack(self.window))[None])[0].numpy()
+            x = self.torch.from_numpy(np.stack(self.window))[None]
+            if self.model.kind == "heatmap":
+                from rolo.models import maps_to_cxcywh
+
+                maps = self.model.predict_maps(x)
+                self.maps.append(maps[0].numpy())
+                out = maps_to_cxcywh(maps)[0].numpy()
+            else:
+                out = self.model.predict(x)[0].numpy()
+        self.model_seconds += time.perf_counter() - t0
         return cxcywh_norm_to_xyxy(out.astype(np.float64), self.image_wh)
 
 
@@ -150,9 +169,12 @@ def track(tracker: Tracker, frames: VideoFrames, start_box: np.ndarray, start: i
 
 
 BASELINES = ("csrt", "kcf", "mil", "start_box")
-TRACKERS = ("rolo", "yolo", "yolo_top", *BASELINES)
+ROLO_KINDS = {"rolo": "coordinate", "rolo_heatmap": "heatmap"}
+"""The model kind each ROLO tracker runs."""
+TRACKERS = (*ROLO_KINDS, "yolo", "yolo_top", *BASELINES)
 TRACKER_INPUTS = {
     "rolo": {"features", "model"},
+    "rolo_heatmap": {"features", "model"},
     "yolo": {"features"},
     "yolo_top": {"features"},
     "csrt": {"images"},
@@ -168,9 +190,11 @@ def make_tracker(name: str, assoc: AssociationParams, image_wh=None, model: "Rol
         return YoloOnly(assoc)
     if name == "yolo_top":
         return YoloTop()
-    if name == "rolo":
+    if name in ROLO_KINDS:
         if model is None or image_wh is None:
-            raise ValueError("the rolo tracker needs a trained model and the image size")
+            raise ValueError(f"the {name} tracker needs a trained model and the image size")
+        if model.kind != ROLO_KINDS[name]:
+            raise ValueError(f"the {name} tracker runs a {ROLO_KINDS[name]} model, not a {model.kind} one")
         return Rolo(model, assoc, image_wh)
     if name in BASELINES:
         from rolo.baselines import make_baseline
@@ -189,7 +213,9 @@ def track_job(
 ) -> None:
     """Pipeline stage: one tracker over an experiment's test videos ->
     ``out_dir/<video>.txt`` (OTB format, 1-based, one line per frame of the test segment) and
-    ``out_dir/speed.json`` (seconds per video: timings stay out of the tables).
+    ``out_dir/speed.json`` (seconds per video: timings stay out of the tables; for ROLO also the
+    encoding + LSTM part), and for ``rolo_heatmap`` the per-frame maps ``out_dir/<video>.maps.npy``
+    ``(frames, GRID, GRID)`` float16 (frames after the start frame).
 
     ``videos = {video: {"features": .npy, "detections": .npy, "meta": .json, "images": dir}}``, each
     key present when the tracker needs it. No ground truth is read: the start box comes from the split.
@@ -203,7 +229,7 @@ def track_job(
     splits = read_splits(splits_json)
     assoc = AssociationParams(**assoc_params)
     model, ckpt = (None, None)
-    if tracker_name == "rolo":
+    if tracker_name in ROLO_KINDS:
         from rolo.models import load_checkpoint
 
         model, ckpt = load_checkpoint(model_path)
@@ -225,6 +251,12 @@ def track_job(
         t0 = time.perf_counter()
         boxes = track(tracker, VideoFrames(feats, dets, images), split.start_box_xyxy(), *split.test)
         speed[video] = {"frames": len(boxes), "seconds": time.perf_counter() - t0}
+        if isinstance(tracker, Rolo):
+            speed[video]["model_seconds"] = tracker.model_seconds
+            if tracker.maps:
+                from rolo.data import save_npy
+
+                save_npy(Path(out_dir) / f"{video}.maps.npy", np.stack(tracker.maps).astype(np.float16))
         write_otb_boxes(Path(out_dir) / f"{video}.txt", boxes)
         print(f"{tracker_name} {video}: {len(boxes)} frames, {len(boxes) / speed[video]['seconds']:.0f} frames/s",
               file=sys.stderr)

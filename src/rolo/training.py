@@ -1,16 +1,22 @@
-"""Training the ROLO LSTM: windows from the training segments, mini-batched, seeded.
+"""Training the ROLO LSTMs: windows from the training segments, mini-batched, seeded, resumable.
 
 A training video contributes the frames of its training segment (see :mod:`rolo.experiments`):
-per frame the encoded input (features + the associator's box, confidence and lost flag, the
-associator started from the segment's first ground-truth box exactly as in tracking) and, where
-the frame's label is a training label, the target box. One sample = the window of ``steps`` frames
-ending at a labelled frame (padded at the segment's start); loss = MSE on ``cxcywh_norm``.
+per frame the encoded input of the model kind (features + the associator's box, confidence and
+lost flag, the associator started from the segment's first ground-truth box exactly as in
+tracking) and, where the frame's label is a training label, the target box. One sample = the
+window of ``steps`` frames ending at a labelled frame (padded at the segment's start); the loss is
+the model kind's (:mod:`rolo.models`: MSE on the box for ``coordinate``, per-cell BCE for
+``heatmap``).
+
+A run can stop after any epoch and resume from the checkpoint it saved (weights, Adam's state and
+the shuffling generator's state): ``n`` epochs then ``m`` more give the same weights as ``n + m``
+in one go. The epoch sweep reads its models from one such run (``workflow/rules/sweeps.smk``).
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,7 +25,7 @@ import torch
 from rolo.association import AssociationParams, associate
 from rolo.boxes import xyxy_to_cxcywh_norm
 from rolo.experiments import VideoSplit
-from rolo.models import ModelConfig, RoloLSTM, encode_inputs, encode_target, window_indices
+from rolo.models import ModelConfig, RoloLSTM, build_model, encode_for, window_indices
 
 
 @dataclass(frozen=True)
@@ -51,15 +57,17 @@ def prepare_video(
     image_wh: tuple[float, float],
     split: VideoSplit,
     assoc: AssociationParams,
+    kind: str = "coordinate",
 ) -> TrainingVideo | None:
-    """Build a video's training data from its split; None if the split has no training segment."""
+    """Build a video's training data from its split for model ``kind``; None if the split has no
+    training segment."""
     if split.train is None:
         return None
     a, b = split.train
     if a not in split.train_labels:
         raise ValueError(f"video {name}: the training segment's first frame {a + 1} has no usable label")
     boxes, conf, lost = associate(detections[a:b], gt[a], assoc)
-    inputs = encode_inputs(features[a:b], boxes, conf, lost, image_wh)
+    inputs = encode_for(kind, features[a:b], boxes, conf, lost, image_wh)
     labelled = np.zeros(b - a, bool)
     labelled[np.asarray(split.train_labels, dtype=np.int64) - a] = True
     targets = np.full((b - a, 4), np.nan, np.float32)
@@ -92,10 +100,24 @@ def build_windows(
 
 
 def train_model(
-    videos: list[TrainingVideo], model_cfg: ModelConfig, params: TrainParams, progress: bool = True
+    videos: list[TrainingVideo],
+    model_cfg: ModelConfig,
+    params: TrainParams,
+    progress: bool = True,
+    resume: dict | None = None,
+    on_epoch=None,
 ) -> tuple[RoloLSTM, pd.DataFrame]:
     """Train a fresh model; returns it (eval mode, on CPU) and the per-epoch table
-    ``epoch, train_loss, windows, val_loss, val_iou`` (val columns NaN without a validation carve)."""
+    ``epoch, train_loss, windows, val_loss, val_iou, seconds`` (val columns NaN without a validation
+    carve; ``seconds``: wall time since training started, at the end of the epoch's training steps,
+    validation excluded).
+
+    ``resume``: a checkpoint dict saved by a run of the same data and settings (``state_dict`` and
+    ``resume``: epoch, optimizer and generator states, the loss table so far); training continues
+    from its epoch up to ``params.epochs``. ``on_epoch(epoch, model, resume_state)`` is called
+    after every epoch, e.g. to save a resumable checkpoint."""
+    import time
+
     from rolo.boxes import iou
 
     torch.manual_seed(params.seed)
@@ -107,20 +129,31 @@ def train_model(
     va = torch.from_numpy(np.flatnonzero(val)).to(device)
     idx_t = torch.from_numpy(idx).to(device)
     Y_t = torch.from_numpy(Y).to(device)
-    model = RoloLSTM(model_cfg).to(device)
+    model = build_model(model_cfg).to(device)
+    T_t = torch.from_numpy(np.ascontiguousarray(model.training_targets(Y), dtype=np.float32)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=params.lr)
     gen = torch.Generator().manual_seed(params.seed)
-    out = model_cfg.output
+    records = []
+    first = 1
+    if resume is not None:
+        model.load_state_dict(resume["state_dict"])
+        opt.load_state_dict(resume["resume"]["optimizer"])
+        gen.set_state(resume["resume"]["generator"])
+        first = int(resume["resume"]["epoch"]) + 1
+        records = list(resume["resume"]["losses"])
+        if first > params.epochs:
+            raise ValueError(f"cannot resume at epoch {first - 1} to train up to epoch {params.epochs}")
 
     def loss_of(rows: torch.Tensor) -> torch.Tensor:
-        x = X_t[idx_t[rows]]
-        return torch.nn.functional.mse_loss(model(x), encode_target(Y_t[rows], model.reference_box(x), out))
+        return model.loss(X_t[idx_t[rows]], T_t[rows])
 
-    records = []
     m = len(tr)
     if not m:
         raise ValueError(f"val_fraction={params.val_fraction} leaves no training windows ({len(va)} validation windows)")
-    for epoch in range(1, params.epochs + 1):
+    t0 = time.perf_counter()
+    spent_validating = 0.0
+    earlier = records[-1]["seconds"] if records else 0.0  # training time of the resumed run
+    for epoch in range(first, params.epochs + 1):
         model.train()
         perm = tr[torch.randperm(m, generator=gen).to(device)]
         total = 0.0
@@ -130,7 +163,9 @@ def train_model(
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(perm[s : s + params.batch])
+        seconds = time.perf_counter() - t0 - spent_validating
         rec = {"epoch": epoch, "train_loss": total / m, "windows": m, "val_loss": np.nan, "val_iou": np.nan}
+        t_val = time.perf_counter()
         if len(va):
             model.eval()
             with torch.no_grad():
@@ -138,7 +173,12 @@ def train_model(
                 x = X_t[idx_t[va]]
                 pred = model.predict(x).cpu().numpy()
             rec["val_iou"] = float(iou(_xyxy(pred), _xyxy(Y[val])).mean())
+        spent_validating += time.perf_counter() - t_val
+        rec["seconds"] = earlier + seconds
         records.append(rec)
+        if on_epoch is not None:
+            state = {"epoch": epoch, "optimizer": opt.state_dict(), "generator": gen.get_state(), "losses": records}
+            on_epoch(epoch, model, state)
         if progress:
             print(f"epoch {epoch}/{params.epochs} loss {rec['train_loss']:.6f} val {rec['val_loss']:.6f} "
                   f"val IoU {rec['val_iou']:.3f}", file=sys.stderr, flush=True)
@@ -161,16 +201,23 @@ def train_job(
     assoc_params: dict,
     out_model,
     out_loss,
+    resume_from=None,
+    resumable: bool = False,
 ) -> None:
     """Pipeline stage: ``videos = {video: (features.npy, detections.npy, meta.json, sequence dir)}`` ->
-    checkpoint and per-epoch loss CSV."""
-    from rolo.data import atomic_path, load_sequence
+    checkpoint and per-epoch loss CSV.
+
+    ``resume_from``: a resumable checkpoint of the same data and settings, trained for fewer epochs
+    than ``train_params["epochs"]``; training continues from it. ``resumable``: save the optimizer
+    and generator states too (the epoch sweep's checkpoints; about three times the size)."""
+    from rolo.data import RoloInputError, atomic_path, load_sequence
     from rolo.experiments import read_splits
     from rolo.features import DETECTOR_KEYS, check_same_detector, load_extracted
     from rolo.models import save_checkpoint
 
     splits = read_splits(splits_json)
     assoc = AssociationParams(**assoc_params)
+    kind = model_params.get("kind", "coordinate")
     prepared, detector = [], None
     for video, (f, d, m, seq_dir) in sorted(videos.items()):
         feats, dets, meta = load_extracted(f, d, m)
@@ -178,17 +225,29 @@ def train_job(
             detector = {k: meta[k] for k in DETECTOR_KEYS}
         check_same_detector(detector, meta, m)
         seq = load_sequence(seq_dir, name=video)
-        tv = prepare_video(video, feats, dets, seq.gt, tuple(meta["image_wh"]), splits[video], assoc)
+        tv = prepare_video(video, feats, dets, seq.gt, tuple(meta["image_wh"]), splits[video], assoc, kind)
         if tv is not None:
             prepared.append(tv)
     cfg = ModelConfig(feature_dim=detector["feature_dim"], **model_params)
+    extra = {"detector": detector, "association": dict(assoc_params), "train": dict(train_params),
+             "videos": [v.name for v in prepared]}
+    resume = None
+    if resume_from is not None:
+        resume = torch.load(resume_from, map_location="cpu", weights_only=True)
+        if "resume" not in resume:
+            raise RoloInputError(f"{resume_from}: not a resumable checkpoint")
+        before = {k: resume[k] for k in extra} | {"model": resume["model"]}
+        now = extra | {"model": asdict(cfg)}
+        before["train"] = {k: v for k, v in before["train"].items() if k != "epochs"}
+        now["train"] = {k: v for k, v in now["train"].items() if k != "epochs"}
+        for key in now:
+            if before[key] != now[key]:
+                raise RoloInputError(f"{resume_from}: trained with other '{key}' settings ({before[key]} vs {now[key]})")
+        print(f"resuming from {resume_from} (epoch {resume['resume']['epoch']})", file=sys.stderr)
     print(f"training on {len(prepared)} videos, {sum(int(v.labelled.sum()) for v in prepared)} labelled frames", file=sys.stderr)
-    model, losses = train_model(prepared, cfg, TrainParams(**train_params))
-    save_checkpoint(
-        out_model,
-        model,
-        {"detector": detector, "association": dict(assoc_params), "train": dict(train_params),
-         "videos": [v.name for v in prepared]},
-    )
+    last = {}
+    model, losses = train_model(prepared, cfg, TrainParams(**train_params), resume=resume,
+                                on_epoch=(lambda e, mdl, state: last.update(state)) if resumable else None)
+    save_checkpoint(out_model, model, extra | ({"resume": last} if resumable else {}))
     with atomic_path(out_loss) as tmp:
         losses.to_csv(tmp, index=False)

@@ -10,9 +10,9 @@ sys.path.insert(0, str(Path(workflow.main_snakefile).resolve().parent / "src"))
 from rolo.data import RoloInputError
 from rolo.experiments import experiment_videos, test_videos, train_videos
 from rolo.otb import find_entry, find_folder
-from rolo.evaluation import PAPER_FILES
+from rolo.evaluation import PAPER_FILES, parse_setting
 from rolo.provenance import code_hash, data_hash
-from rolo.tracking import TRACKER_INPUTS
+from rolo.tracking import ROLO_KINDS, TRACKER_INPUTS
 
 ENV = "../../environment.yml"
 REPO_DIR = Path(workflow.main_snakefile).resolve().parent  # data shipped with the workflow lives here
@@ -62,6 +62,12 @@ def _check_config():
         missing = sorted(needed - set(SYNTHETIC["sequences"]))
         if missing:
             raise WorkflowError(f"dataset.synthetic.sequences: no definition for {missing}")
+    for key, section in (("sweeps", config.get("sweeps")), ("heatmap_figures", config.get("heatmap_figures"))):
+        if section and section["experiment"] not in EXPERIMENTS:
+            raise WorkflowError(
+                f"{key}.experiment: {section['experiment']!r} is not one of experiments {sorted(EXPERIMENTS)} "
+                f"(config/config.yaml sets it; set {key}: null to run none)"
+            )
     if OTB:
         needed = set(experiment_video_set())
         if DETECTOR_TRAIN:
@@ -79,6 +85,10 @@ wildcard_constraints:
     video=r"[A-Za-z0-9_.-]+",
     exp="|".join(EXPERIMENTS),
     tracker="|".join(TRACKERS),
+    kind="coordinate|heatmap",
+    steps=r"[1-9][0-9]*",
+    epochs=r"[1-9][0-9]*",
+    setting=r"(coordinate|heatmap)_s[1-9][0-9]*(_e[1-9][0-9]*)?",
 
 
 def seq_dir(video):
@@ -151,8 +161,77 @@ def exp_test_gts(wildcards):
     return [seq_files(v)["gt"] for v in test_videos(EXPERIMENTS[wildcards.exp])]
 
 
+def rolo_model(exp, kind="coordinate", steps=None):
+    """The checkpoint of an experiment's ROLO model of ``kind`` with ``steps`` (default rolo.steps)."""
+    return f"results/{exp}/models/{kind}_s{steps or config['rolo']['steps']}.pt"
+
+
+def rolo_loss(exp, kind="coordinate", steps=None):
+    return rolo_model(exp, kind, steps).removesuffix(".pt") + "_loss.csv"
+
+
 def track_model(wildcards):
-    return [f"results/{wildcards.exp}/models/rolo.pt"] if "model" in TRACKER_INPUTS[wildcards.tracker] else []
+    """The checkpoint a tracker runs (ROLO trackers: the model of their kind at rolo.steps)."""
+    if "model" not in TRACKER_INPUTS[wildcards.tracker]:
+        return []
+    return [rolo_model(wildcards.exp, ROLO_KINDS[wildcards.tracker])]
+
+
+# --- sweeps (workflow/rules/sweeps.smk) and heatmap figures ---------------------------------------
+
+SWEEPS = {"kinds": ["coordinate", "heatmap"], "steps": [1, 3, 6, 9], "epochs": [10, 30, 100]} | (config.get("sweeps") or {})
+HEATMAP_FIGURES = config.get("heatmap_figures") or {}
+
+
+def epoch_model(exp, kind, steps, epochs):
+    """A checkpoint of the epoch sweep's training run (kind, steps), read at ``epochs``."""
+    return f"results/{exp}/sweeps/models/{kind}_s{steps}_e{epochs}.pt"
+
+
+def sweep_settings(exp):
+    """``({steps setting: track dir}, {epochs setting: track dir})`` of the sweeps on ``exp``
+    (names of rolo.evaluation.parse_setting)."""
+    if SWEEPS.get("experiment") != exp:
+        return {}, {}
+    d = f"results/{exp}/sweeps/tracks"
+    steps = {f"{k}_s{s}": f"{d}/{k}_s{s}" for k in SWEEPS["kinds"] for s in SWEEPS["steps"]}
+    epochs = {
+        f"{k}_s{config['rolo']['steps']}_e{e}": f"{d}/{k}_s{config['rolo']['steps']}_e{e}"
+        for k in SWEEPS["kinds"] for e in sorted(SWEEPS["epochs"])
+    }
+    return steps, epochs
+
+
+def setting_model(wildcards):
+    """The model a sweep setting tracks with: the steps sweep trains one model per steps value
+    (rolo.epochs epochs, the same rule as the trackers' models); the epoch sweep reads one run."""
+    s = parse_setting(wildcards.setting)
+    if s["epochs"] is None:
+        return [rolo_model(wildcards.exp, s["kind"], s["steps"])]
+    return [epoch_model(wildcards.exp, s["kind"], s["steps"], s["epochs"])]
+
+
+def previous_epoch_model(wildcards):
+    """The epoch sweep's run is cut into segments at the listed epoch counts: the checkpoint of
+    ``epochs`` resumes from that of the largest listed count below it (none: trains from scratch)."""
+    below = [e for e in SWEEPS.get("epochs", []) if e < int(wildcards.epochs)]
+    if not below:
+        return []
+    return [epoch_model(wildcards.exp, wildcards.kind, wildcards.steps, max(below))]
+
+
+def sweep_targets(exp):
+    if SWEEPS.get("experiment") != exp:
+        return []
+    figs = [f"results/{exp}/figures/{f}.{ext}" for f in ("sweep_steps", "sweep_aos") for ext in ("png", "pdf")]
+    return [f"results/{exp}/sweep_{t}.csv" for t in ("aos", "steps", "epochs")] + figs
+
+
+def heatmap_targets(exp):
+    if "rolo_heatmap" not in TRACKERS or HEATMAP_FIGURES.get("experiment") != exp:
+        return []
+    strips = [f"results/{exp}/figures/heatmap_strip_{v}.png" for v in test_videos(EXPERIMENTS[exp])]
+    return strips + [f"results/{exp}/figures/heatmap_pairs.png"]
 
 
 def track_video_files(exp, tracker):
@@ -192,7 +271,8 @@ def experiment_targets(exp):
     """Every table, figure and video of one experiment."""
     figs = [f"results/{exp}/figures/{f}.{ext}" for f in ("success_precision", "attributes", "aos_bars", "loss", "panel") for ext in ("png", "pdf")]
     videos = [f"results/{exp}/videos/{v}.mp4" for v in test_videos(EXPERIMENTS[exp])]
-    return [f"results/{exp}/aos.csv", f"results/{exp}/paper_comparison.csv", *figs, *videos]
+    return [f"results/{exp}/aos.csv", f"results/{exp}/paper_comparison.csv", *figs, *videos, *sweep_targets(exp),
+            *heatmap_targets(exp)]
 
 
 VAR = "results/{exp}/variation/seed{seed}"

@@ -52,7 +52,7 @@ rule plot_aos:
 
 rule plot_loss:
     input:
-        "results/{exp}/models/rolo_loss.csv",
+        lambda wc: rolo_loss(wc.exp),
     output:
         png=report(f"{FIG}/loss.png", caption="../report/loss.rst", category="{exp}", subcategory="Training"),
         pdf=f"{FIG}/loss.pdf",
@@ -123,3 +123,55 @@ rule render_video:
         runtime=10,
     script:
         "../scripts/render_video.py"
+
+
+rule plot_heatmap_strip:
+    input:
+        splits="results/{exp}/splits.json",
+        tracks="results/{exp}/tracks/rolo_heatmap",
+        gt=lambda wc: seq_files(wc.video)["gt"],
+    output:
+        png=report(f"{FIG}/heatmap_strip_{{video}}.png", caption="../report/heatmap_strip.rst", category="{exp}", subcategory="Heatmaps"),
+        pdf=f"{FIG}/heatmap_strip_{{video}}.pdf",
+    params:
+        dir=lambda wc: seq_dir(wc.video),
+        frames=HEATMAP_FIGURES.get("strip_frames", 12),
+        code=code_hash("plots"),
+    conda:
+        ENV
+    log:
+        "logs/plot_heatmap_strip/{exp}/{video}.log",
+    benchmark:
+        "results/benchmarks/plot_heatmap_strip/{exp}/{video}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/plot_heatmap.py"
+
+
+rule plot_heatmap_pairs:
+    input:
+        splits="results/{exp}/splits.json",
+        tracks="results/{exp}/tracks/rolo_heatmap",
+        gts=exp_test_gts,
+    output:
+        png=report(f"{FIG}/heatmap_pairs.png", caption="../report/heatmap_pairs.rst", category="{exp}", subcategory="Heatmaps"),
+        pdf=f"{FIG}/heatmap_pairs.pdf",
+    params:
+        dirs=lambda wc: {v: seq_dir(v) for v in test_videos(EXPERIMENTS[wc.exp])},
+        pairs=HEATMAP_FIGURES.get("pairs", 6),
+        code=code_hash("plots"),
+    conda:
+        ENV
+    log:
+        "logs/plot_heatmap_pairs/{exp}.log",
+    benchmark:
+        "results/benchmarks/plot_heatmap_pairs/{exp}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/plot_heatmap.py"

@@ -12,7 +12,7 @@ rule track:
         tracker=lambda wc: wc.tracker,
         videos=lambda wc: track_video_files(wc.exp, wc.tracker),
         # only trackers that associate detections depend on the association settings
-        association=lambda wc: config["association"] if wc.tracker in ("rolo", "yolo") else {},
+        association=lambda wc: config["association"] if wc.tracker in ("yolo", *ROLO_KINDS) else {},
         code=code_hash("tracking"),
     conda:
         ENV
@@ -25,7 +25,7 @@ rule track:
     # frames (csrt, kcf, mil) took up to 28 s there: OTB-30's ~4x larger frames and ~20x more of them
     # make that tens of minutes on one core
     resources:
-        mem_mb=lambda wc: 1500 if wc.get("tracker", "rolo") == "rolo" else 500,
+        mem_mb=lambda wc: 1500 if wc.get("tracker", "rolo") in ROLO_KINDS else 500,
         runtime=lambda wc: 120 if "images" in TRACKER_INPUTS[wc.get("tracker", "rolo")] else 30,
     script:
         "../scripts/track.py"

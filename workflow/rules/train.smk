@@ -1,4 +1,4 @@
-# One ROLO model per experiment.
+# One ROLO model per (experiment, model kind, steps): the trackers use rolo.steps, the steps sweep the others.
 
 
 rule train_rolo:
@@ -6,22 +6,23 @@ rule train_rolo:
         splits="results/{exp}/splits.json",
         data=exp_train_inputs,
     output:
-        model="results/{exp}/models/rolo.pt",
-        loss="results/{exp}/models/rolo_loss.csv",
+        model="results/{exp}/models/{kind}_s{steps}.pt",
+        loss="results/{exp}/models/{kind}_s{steps}_loss.csv",
     params:
         videos=lambda wc: {
             v: feature_files(v) + [seq_dir(v)] for v in train_videos(EXPERIMENTS[wc.exp])
         },
-        model={k: config["rolo"][k] for k in ("steps", "hidden", "layers", "output")},
+        model=lambda wc: {"kind": wc.kind, "steps": int(wc.steps)}
+        | {k: config["rolo"][k] for k in ("hidden", "layers", "output")},
         train=lambda wc: {k: config["rolo"][k] for k in ("epochs", "batch", "lr", "seed")},
         association=config["association"],
         code=code_hash("training"),
     conda:
         ENV
     log:
-        "logs/train_rolo/{exp}.log",
+        "logs/train_rolo/{exp}/{kind}_s{steps}.log",
     benchmark:
-        "results/benchmarks/train_rolo/{exp}.tsv"
+        "results/benchmarks/train_rolo/{exp}/{kind}_s{steps}.tsv"
     threads: 2
     # peak RSS 0.8 GB (demo, CPU); headroom for a CUDA context
     resources:

@@ -7,4 +7,6 @@ setup_job(snakemake.log[0], snakemake.threads)
 from rolo.training import train_job
 
 p = snakemake.params
-train_job(snakemake.input.splits, p.videos, p.model, p.train, p.association, snakemake.output.model, snakemake.output.loss)
+previous = snakemake.input.get("previous")  # the epoch sweep's earlier segment, if any
+train_job(snakemake.input.splits, p.videos, p.model, p.train, p.association, snakemake.output.model, snakemake.output.loss,
+          resume_from=previous[0] if previous else None, resumable=p.get("resumable", False))
