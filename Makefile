@@ -42,3 +42,9 @@ lint: $(STAMP)
 
 clean-demo:
 	rm -rf results resources/synthetic logs .snakemake
+
+# The benchmark suite (BENCHMARKS.md): extraction, tracking, training and the demo's stage times,
+# one table in results/bench/. A few minutes on 2 CPU cores; BENCH_ARGS=--quick for a smoke run.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)

@@ -38,7 +38,7 @@ TINY_CONFIG = {
         "imgsz": 160,
         "train": {"sequences": ["DetA", "DetB", "DetC"], "val": ["DetV"], "epochs": 30, "batch": 16, "workers": 0},
     },
-    "extraction": {"batch": 16, "workers": 0},
+    "extraction": {"batch": 16, "workers": 0, "cpu_batch": None},
     "rolo": {"epochs": 5, "hidden": 32},
     "trackers": ["rolo", "rolo_heatmap", "yolo", "yolo_top", "csrt", "kcf", "mil", "start_box"],
     # steps 6 = rolo.steps (its model is the trackers'); epochs 5 = rolo.epochs (the sweep's resumed

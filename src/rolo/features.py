@@ -35,13 +35,27 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ExtractionParams:
     imgsz: int = 640
-    batch: int = 16
+    batch: int = 16  # frames per forward pass on CUDA
     conf: float = 0.05  # NMS confidence floor; association applies its own thresholds
     iou: float = 0.7  # NMS IoU
     max_det: int = 10  # K detections kept per frame
     agnostic: bool = True  # class-agnostic NMS: one box per object whatever its class
     workers: int = 2  # background decoding processes
     device: str | None = None  # None: CUDA when present, else CPU
+    # frames per forward pass on CPU (None: ``batch``). One 640 px frame's activations fit in the CPU's
+    # cache, a batch's spill to RAM: YOLOv8s at 640 px on 2 cores runs about 1.5x faster a frame at 1
+    # than at 16 (BENCHMARKS.md). A frame's outputs may differ in the last bits between batch sizes
+    # (YOLOv8s at 640 px: identical; the demo's small model at 160-256 px: ~1e-15).
+    cpu_batch: int | None = None
+    # channels-last memory format for the detector: 1.2x faster on a 2-core CPU (BENCHMARKS.md), but other
+    # convolution kernels run, so outputs differ from the default layout in the last float bits: opt-in
+    channels_last: bool = False
+
+    def forward_batch(self, device) -> int:
+        """Frames per forward pass on ``device`` (a ``torch.device``)."""
+        if device.type == "cuda" or self.cpu_batch is None:
+            return self.batch
+        return self.cpu_batch
 
 
 def letterbox_frame(im: np.ndarray, letterbox) -> "torch.Tensor":
@@ -112,6 +126,8 @@ class FeatureExtractor:
         self.half = self.device.type == "cuda"
         if self.half:
             self.model.half()
+        if params.channels_last:
+            self.model.to(memory_format=torch.channels_last)
         self._captured: list[torch.Tensor] = []
         self._hook = self.model.model[self.layer].register_forward_hook(
             lambda m, i, o: self._captured.append(o.mean(dim=(2, 3)))
@@ -139,10 +155,15 @@ class FeatureExtractor:
         with torch.inference_mode():
             x = x.to(self.device, non_blocking=True)
             x = (x.half() if self.half else x.float()) / 255.0
+            if p.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             self._captured.clear()
             preds = self.model(x)
             feats = self._captured[0].float().cpu().numpy()
-            out = non_max_suppression(preds, p.conf, p.iou, agnostic=p.agnostic, max_det=p.max_det, nc=len(self.model.names))
+            # no time limit: Ultralytics' default (2 s + 0.05 s a frame) silently drops the detections of a
+            # batch's later frames when the machine is busy, so outputs would depend on the load
+            out = non_max_suppression(preds, p.conf, p.iou, agnostic=p.agnostic, max_det=p.max_det,
+                                      nc=len(self.model.names), max_time_img=float("inf"))
             for j, d in enumerate(out):
                 if len(d):
                     d = d[:, :6].float()
@@ -186,7 +207,7 @@ def extract_video(
     with FeatureExtractor(detector, params) as ex:
         loader = torch.utils.data.DataLoader(
             _Frames(list(frames), params.imgsz, ex.stride),
-            batch_size=params.batch,
+            batch_size=params.forward_batch(ex.device),
             num_workers=params.workers,
             pin_memory=ex.device.type == "cuda",
             persistent_workers=False,

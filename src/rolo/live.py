@@ -455,6 +455,8 @@ def track_source(
     device: str | None = None,
     fps: float | None = None,
     progress: bool = True,
+    cpu_batch: int | None = None,
+    channels_last: bool = False,
 ) -> TrackSummary:
     """Track from frame ``start`` (1-based) to ``end`` (inclusive; default: the source's last frame),
     starting from ``init`` (OTB ``x, y, w, h``, 1-based, or its ``"x,y,w,h"`` text). Writes ``out_csv``
@@ -483,7 +485,7 @@ def track_source(
     if not isinstance(imgsz, int):
         raise RoloInputError(f"{model_path}: the checkpoint records no detector image size (imgsz)")
     params = ExtractionParams(imgsz=imgsz, batch=batch, conf=conf, iou=iou, max_det=max_det, agnostic=agnostic,
-                              workers=0, device=device)
+                              workers=0, device=device, cpu_batch=cpu_batch, channels_last=channels_last)
     first = start - 1
     last = None if end is None else end  # exclusive 0-based end
     total = None
@@ -492,7 +494,8 @@ def track_source(
     with load_extractor(detector, params) as ex:
         report = _Progress(total) if progress else (lambda done, final=False: None)
         t0 = time.perf_counter()  # the rate counts decoding, detector, tracker, drawing, encoding; not model loading
-        stream = StreamedVideo(src, ex, batch, first)
+        # the pipeline's batches: extraction.cpu_batch on CPU when set, else batch
+        stream = StreamedVideo(src, ex, params.forward_batch(ex.device), first)
         try:
             if not stream.has(first):
                 count = f" ({src.count})" if src.count else ""
@@ -618,6 +621,7 @@ def demo_job(video: str, splits_json, img_dir, model_path, detector, extraction:
         start=a + 1, end=b, batch=int(extraction.get("batch", 16)), conf=float(extraction.get("conf", 0.05)),
         iou=float(extraction.get("iou", 0.7)), max_det=int(extraction.get("max_det", 10)),
         agnostic=bool(extraction.get("agnostic", True)), device=extraction.get("device"), progress=True,
+        cpu_batch=extraction.get("cpu_batch"), channels_last=bool(extraction.get("channels_last", False)),
     )
     print(f"{video}: {summary.frames} frames ({a + 1}..{b}) in {summary.seconds:.1f} s: {summary.fps:.1f} frames/s",
           file=sys.stderr)

@@ -1,0 +1,59 @@
+"""Smoke test of the benchmark suite (benchmarks/): the whole command on a tiny input, so it cannot rot.
+No timing is asserted: only that the table has its rows and columns and finite numbers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench_table(tmp_path_factory):
+    sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks.__main__ import main
+
+        stages = tmp_path_factory.mktemp("stages")
+        (stages / "extract_features").mkdir()
+        for video, s in (("A", 1.5), ("B", 2.5)):
+            (stages / "extract_features" / f"{video}.tsv").write_text(
+                "s\th:m:s\tmax_rss\tmax_vms\n" f"{s}\t0:00:01\t500.0\t900.0\n")
+        (stages / "train_rolo.tsv").write_text("s\th:m:s\tmax_rss\tmax_vms\n3.0\t0:00:03\t700.0\t900.0\n")
+        out = tmp_path_factory.mktemp("bench")
+        df = main(["--quick", "--out", str(out), "--stages", str(stages)])
+    finally:
+        sys.path.remove(str(REPO))
+    return df, out
+
+
+def test_benchmark_table_has_every_section_and_finite_values(bench_table):
+    df, out = bench_table
+    assert list(df.columns) == ["section", "measure", "value", "unit", "ratio", "ratio_of", "target"]
+    counts = df["section"].value_counts().to_dict()
+    assert counts == {"extraction": 9, "tracking": 6, "training": 8, "pipeline": 2}, counts
+    assert np.isfinite(df["value"].astype(float)).all(), df
+    assert (df["value"] > 0).all(), df
+    # every row that states a target has its ratio
+    targeted = df[df["target"].astype(str).str.len() > 0]
+    assert np.isfinite(targeted["ratio"].astype(float)).all(), targeted
+    pipeline = df[df["section"] == "pipeline"].set_index("unit")
+    assert sorted(pipeline["value"]) == [3.0, 4.0]
+    assert set(df[df.section == "tracking"].measure.str.extract(r"steps (\d+)")[0].dropna()) == {"1", "6"}
+    written = pd.read_csv(out / "table.csv")
+    assert len(written) == len(df) and (out / "table.md").read_text().count("\n|") == len(df) + 2  # header, rule, rows
+    assert (out / "details.json").is_file() and (out / "losses.csv").is_file()
+
+
+def test_stage_times_of_an_empty_folder_is_an_empty_table(tmp_path):
+    sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks.stages import rows, stage_times
+    finally:
+        sys.path.remove(str(REPO))
+    assert stage_times(tmp_path).empty and rows(tmp_path) == []
