@@ -220,8 +220,11 @@ def load_checkpoint(path, map_location: str | torch.device = "cpu") -> tuple[_Re
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise RoloInputError(f"{path}: no such file") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
-        raise RoloInputError(f"{path}: not a rolo checkpoint ({str(e).splitlines()[0][:120]})") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError):
+        raise RoloInputError(
+            f"{path}: not a rolo checkpoint (it does not load with torch.load(weights_only=True): "
+            "pickled objects, e.g. Ultralytics weights, or a damaged file)"
+        ) from None
     if not isinstance(ckpt, dict) or "model" not in ckpt or "state_dict" not in ckpt:
         raise RoloInputError(f"{path}: not a rolo checkpoint (no 'model' settings and 'state_dict')")
     kind = ckpt["model"].get("kind", "coordinate")
