@@ -84,6 +84,24 @@ def speed_table(track_dirs: dict[str, str], metas: dict[str, str]) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def _experiment(splits_json, seq_dirs: dict[str, str]):
+    """An experiment's protocol, splits, tested sequences (sorted) and scoring protocol."""
+    import json
+
+    with open(splits_json) as f:
+        protocol = json.load(f)["protocol"]
+    splits = read_splits(splits_json)
+    tested = sorted(v for v, sp in splits.items() if sp.test is not None)
+    seqs = {v: load_sequence(seq_dirs[v], name=v) for v in tested}
+    return protocol, splits, seqs, experiment_protocol(seq_dirs[v] for v in tested)
+
+
+def _score(track_dirs: dict[str, str], splits, seqs, scoring: str):
+    """:func:`rolo.metrics.score_tracks` over ``{name: dir of <video>.txt}`` for the tested sequences."""
+    tracks = {f"{t}/{v}": Path(d) / f"{v}.txt" for t, d in track_dirs.items() for v in seqs}
+    return score_tracks(tracks, {v: sq.gt for v, sq in seqs.items()}, splits, scoring)
+
+
 def evaluate_job(
     exp_name: str,
     splits_json,
@@ -96,16 +114,8 @@ def evaluate_job(
     """Pipeline stage: score every tracker's tracks of one experiment ->
     ``out["aos"]`` (csv), ``out["md"]``, ``out["summary"]``, ``out["curves"]``, ``out["detector"]``,
     ``out["speed"]``."""
-    import json
-
-    with open(splits_json) as f:
-        protocol = json.load(f)["protocol"]
-    splits = read_splits(splits_json)
-    tested = sorted(v for v, s in splits.items() if s.test is not None)
-    seqs = {v: load_sequence(seq_dirs[v], name=v) for v in tested}
-    tracks = {f"{t}/{v}": Path(d) / f"{v}.txt" for t, d in track_dirs.items() for v in tested}
-    scoring = experiment_protocol(seq_dirs[v] for v in tested)
-    table, curves = score_tracks(tracks, {v: s.gt for v, s in seqs.items()}, splits, scoring)
+    protocol, splits, seqs, scoring = _experiment(splits_json, seq_dirs)
+    table, curves = _score(track_dirs, splits, seqs, scoring)
     _write_csv(table, out["aos"])
     _write_csv(curves, out["curves"], digits=6)
     summary = table[table.sequence == "ALL"].drop(columns="sequence").sort_values("success_auc", ascending=False)
@@ -280,15 +290,10 @@ def sweep_job(
     """
     import json
 
-    with open(splits_json) as f:
-        protocol = json.load(f)["protocol"]
-    splits = read_splits(splits_json)
-    tested = sorted(v for v, sp in splits.items() if sp.test is not None)
-    seqs = {v: load_sequence(seq_dirs[v], name=v) for v in tested}
+    protocol, splits, seqs, scoring = _experiment(splits_json, seq_dirs)
+    tested = list(seqs)
     settings = {**steps_settings, **epochs_settings}
-    tracks = {f"{name}/{v}": Path(d) / f"{v}.txt" for name, d in settings.items() for v in tested}
-    scoring = experiment_protocol(seq_dirs[v] for v in tested)
-    table, _ = score_tracks(tracks, {v: sq.gt for v, sq in seqs.items()}, splits, scoring)
+    table, _ = _score(settings, splits, seqs, scoring)
     table = table.rename(columns={"tracker": "setting"})
     params = pd.DataFrame([{"setting": n, **parse_setting(n)} for n in settings])
     params["epochs"] = params["epochs"].fillna(default_epochs).astype(int)
