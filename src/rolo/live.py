@@ -335,14 +335,13 @@ def load_model(path):
 
 def rolo_tracker_name(ckpt: dict, model_path) -> str:
     """The pipeline's tracker for the checkpoint's model kind (``rolo`` runs ``coordinate`` models)."""
-    from rolo import tracking
+    from rolo.tracking import ROLO_KINDS
 
-    kinds = getattr(tracking, "ROLO_KINDS", {"rolo": "coordinate"})
     kind = ckpt.get("model", {}).get("kind", "coordinate")
-    for name, k in kinds.items():
+    for name, k in ROLO_KINDS.items():
         if k == kind:
             return name
-    raise RoloInputError(f"{model_path}: model kind {kind!r} has no tracker (known kinds: {', '.join(kinds.values())})")
+    raise RoloInputError(f"{model_path}: model kind {kind!r} has no tracker (known kinds: {', '.join(ROLO_KINDS.values())})")
 
 
 def resolve_detector(recorded: str, checkpoint: Path) -> str:
@@ -386,12 +385,10 @@ def annotate(image_bgr: np.ndarray, frame: int, rolo_xyxy: np.ndarray, yolo_xyxy
              lost: bool, start: bool) -> np.ndarray:
     """An RGB frame with the ROLO box (green), the associated YOLO detection (blue, absent when lost
     or on the start frame) and the frame counter."""
-    from rolo.plots import BOX_COLOURS_RGB, draw_boxes
+    from rolo.plots import BOX_COLOURS_RGB, draw_boxes, label_lines
 
     img = draw_boxes(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), {"rolo": rolo_xyxy, "yolo": yolo_xyxy})
     h, w = img.shape[:2]
-    scale = max(0.4, min(w, h) / 600)
-    lh = int(round(37 * scale))
     if start:
         yolo = ("YOLO: start box", (255, 255, 255))
     elif lost:
@@ -399,11 +396,7 @@ def annotate(image_bgr: np.ndarray, frame: int, rolo_xyxy: np.ndarray, yolo_xyxy
     else:
         yolo = (f"YOLO {conf:.2f}", _LABEL_BLUE)
     lines = [(f"#{frame}", (255, 255, 255)), ("ROLO", BOX_COLOURS_RGB["rolo"]), yolo]
-    for i, (text, colour) in enumerate(lines):
-        (tw, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-        cv2.rectangle(img, (0, lh * i), (tw + 6, lh * (i + 1)), (0, 0, 0), -1)
-        cv2.putText(img, text, (3, lh * i + int(lh * 0.73)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
-    return img
+    return label_lines(img, lines, scale=max(0.4, min(w, h) / 600))
 
 
 # --- the command -----------------------------------------------------------------------------------
@@ -463,7 +456,7 @@ def track_source(
     (:data:`CSV_COLUMNS`) and, if given, ``out_video`` (H.264 MP4 with the ROLO box, the YOLO box and
     the frame counter), both atomically. The extraction settings default to the pipeline's
     (``extraction.*`` of the demo config); the detector defaults to the one the checkpoint records."""
-    from rolo.association import AssociationParams, Associator
+    from rolo.association import AssociationParams
     from rolo.features import ExtractionParams, check_same_detector
     from rolo.tracking import iter_track, make_tracker
 
@@ -509,19 +502,13 @@ def track_source(
                 tracker = make_tracker(rolo_tracker_name(ckpt, model_path), assoc_params, src.size, model)
             except ValueError as e:
                 raise RoloInputError(f"{model_path}: {_one_line(e)}") from None
-            shadow = Associator(init_xyxy, assoc_params)  # the tracker's association, if it does not expose it
 
             def records() -> Iterator[tuple[int, np.ndarray, np.ndarray, float, bool]]:
                 boxes = iter_track(tracker, stream.frames, init_xyxy, first, last if last is not None else sys.maxsize)
                 try:
                     for t, box in boxes:
-                        a = shadow.first() if t == first else shadow.step(stream.get(t)["detections"])
-                        exposed = getattr(tracker, "last", None)
-                        if all(hasattr(exposed, k) for k in ("box", "conf", "lost")):
-                            a = exposed
-                        maps = getattr(tracker, "maps", None)
-                        if isinstance(maps, list):
-                            maps.clear()  # the heatmap model's per-frame maps: not kept, memory stays flat
+                        a = tracker.last  # the association result of frame t (rolo.tracking.Rolo)
+                        tracker.maps.clear()  # the heatmap model's per-frame maps: not kept, memory stays flat
                         yield t, box, a.box, float(a.conf), bool(a.lost)
                         if (last is not None and t + 1 >= last) or not stream.has(t + 1):
                             return

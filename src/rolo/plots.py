@@ -186,6 +186,19 @@ def draw_boxes(image_rgb: np.ndarray, boxes: dict[str, np.ndarray], thickness: i
     return out
 
 
+def label_lines(image_rgb: np.ndarray, lines: list[tuple[str, tuple[int, int, int]]], scale: float = 0.4) -> np.ndarray:
+    """Write ``[(text, RGB colour)]`` in place at the image's top-left corner, one line under the other,
+    each on a black box (OpenCV's Hershey font at ``scale``); returns the image."""
+    import cv2
+
+    lh = int(round(37 * scale))
+    for i, (text, colour) in enumerate(lines):
+        (tw, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        cv2.rectangle(image_rgb, (0, lh * i), (tw + 6, lh * (i + 1)), (0, 0, 0), -1)
+        cv2.putText(image_rgb, text, (3, lh * i + round(lh * 0.73)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+    return image_rgb
+
+
 def box_handles(kinds=("gt", "yolo", "rolo")) -> list:
     return [Line2D([], [], color=np.array(BOX_COLOURS_RGB[k]) / 255, lw=2, label=BOX_LABELS[k]) for k in kinds]
 
@@ -311,11 +324,7 @@ def video_job(video: str, splits_json, seq_dir, track_dirs: dict[str, str], out_
             text = [f"#{t + 1}"]
             if t in scored:
                 text += [f"{BOX_LABELS[kind]} IoU {float(iou(boxes[kind][k], seq.gt[t])):.2f}" for kind in ("rolo", "yolo") if kind in boxes]
-            for i, line in enumerate(text):
-                (w, h), _ = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
-                cv2.rectangle(img, (0, 15 * i), (w + 6, 15 * i + 15), (0, 0, 0), -1)
-                cv2.putText(img, line, (3, 15 * i + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
-            yield img
+            yield label_lines(img, [(line, (255, 255, 255)) for line in text])
 
     return write_video(out_mp4, frames(), fps)
 
