@@ -25,7 +25,7 @@ import torch
 from rolo.association import AssociationParams, associate
 from rolo.boxes import xyxy_to_cxcywh_norm
 from rolo.experiments import VideoSplit
-from rolo.models import ModelConfig, RoloLSTM, build_model, encode_for, window_indices
+from rolo.models import ModelConfig, build_model, encode_for, window_indices
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def train_model(
     progress: bool = True,
     resume: dict | None = None,
     on_epoch=None,
-) -> tuple[RoloLSTM, pd.DataFrame]:
+) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train a fresh model; returns it (eval mode, on CPU) and the per-epoch table
     ``epoch, train_loss, windows, val_loss, val_iou, seconds`` (val columns NaN without a validation
     carve; ``seconds``: wall time since training started, at the end of the epoch's training steps,
