@@ -36,9 +36,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# snakemake --lint on every shipped configuration, and snakefmt's formatting check
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
 	$(BIN)/snakemake --lint --configfile config/demo.yaml
+	$(BIN)/snakemake --lint --directory .test
+	$(BIN)/snakefmt --check Snakefile workflow/
 
 clean-demo:
 	rm -rf results resources/synthetic logs .snakemake

@@ -1,10 +1,24 @@
-# rolo: ROLO (Recurrent YOLO) as a cached Snakemake workflow. See README.md.
+# rolo: ROLO (Recurrent YOLO) as a cached Snakemake workflow. See README.md; options: config/README.md.
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
 configfile: "config/config.yaml"
+
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # this checkout's package
+
+from rolo.data.splits import check_experiments
+
+try:  # before the schema, whose oneOf over split kinds cannot name the field at fault
+    check_experiments(config.get("experiments", {}))
+except ValueError as e:
+    raise WorkflowError(str(e)) from None
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -28,6 +42,6 @@ report: "workflow/report/workflow.rst"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

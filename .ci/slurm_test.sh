@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The workflow on a real SLURM (README, "Running on a cluster"). Installs Debian's SLURM and MUNGE,
+# The workflow on a real SLURM (docs/cluster.md). Installs Debian's SLURM and MUNGE,
 # starts a one-node cluster on 127.0.0.1 (state and logs in a temporary folder, one fake GPU), runs
 # the tests' tiny synthetic configuration with --workflow-profile profiles/slurm, and checks that
 #   * every job Snakemake submitted is a COMPLETED SLURM job (slurmctld's records: scontrol, and the

@@ -79,7 +79,7 @@ def main(argv=None) -> pd.DataFrame:
 
     import torch
 
-    from rolo.features import ExtractionParams
+    from rolo.detection.extraction import ExtractionParams
 
     torch.set_num_threads(a.threads or os.cpu_count() or 1)
 
@@ -97,7 +97,7 @@ def main(argv=None) -> pd.DataFrame:
                          "machine": machine(), "args": vars(a), "extraction_params": params.__dict__}
     feature_dim = None
     if "extraction" in a.sections or "tracking" in a.sections:
-        from rolo.features import extract_video
+        from rolo.detection.extraction import extract_video
 
         feats, _, _ = extract_video(weights, frames[:2], ExtractionParams(imgsz=a.imgsz, workers=0, device=a.device),
                                     progress=False)
@@ -133,7 +133,7 @@ def main(argv=None) -> pd.DataFrame:
         models = d.pop("models")
         # the stateful step's effect on results: same trained model, same test videos
         from benchmarks.tracking import StatefulRolo
-        from rolo.association import AssociationParams
+        from rolo.tracking.association import AssociationParams
 
         m = models["ours"]
         aos_state = training.aos(m, data, (tw, th), lambda: StatefulRolo(m, AssociationParams(), (tw, th)))

@@ -36,9 +36,9 @@ def seconds_per_call(fn: Callable[[], object], min_seconds: float, min_calls: in
 
 def write_video(out_dir: Path, frames: int, width: int, height: int, seed: int = 7, name: str = "Bench",
                 challenges: tuple[str, ...] = ("SV", "FM", "BC")) -> tuple[list[Path], "object"]:
-    """A synthetic OTB-layout video (:mod:`rolo.synthetic`) -> (frame paths, ground truth xyxy)."""
-    from rolo.data import load_sequence
-    from rolo.synthetic import SynthParams, write_sequence
+    """A synthetic OTB-layout video (:mod:`rolo.data.synthetic`) -> (frame paths, ground truth xyxy)."""
+    from rolo.data.sequences import load_sequence
+    from rolo.data.synthetic import SynthParams, write_sequence
 
     seq_dir = Path(out_dir) / f"{name}-{width}x{height}-{frames}"
     if not (seq_dir / "groundtruth_rect.txt").is_file():
@@ -52,7 +52,7 @@ def save_model(spec: str, scale: list[float] | None, out: Path) -> str:
     timed and compared runs the very same weights."""
     import torch
 
-    from rolo.detector import load_yolo, resolve_model
+    from rolo.detection.detector import load_yolo, resolve_model
 
     out = Path(out)
     if not out.is_file():

@@ -1,15 +1,15 @@
-"""Extraction speed: our code against the model's own ceiling and against seed 001's way.
+"""Extraction speed: our code against the model's own ceiling and against the ROLO-PyTorch port's way.
 
-``ours``      :func:`rolo.features.extract_video`, as the pipeline runs it (decoding workers, batches,
+``ours``      :func:`rolo.detection.extraction.extract_video`, as the pipeline runs it (decoding workers, batches,
               one forward pass with a hook for the features, NMS), frames/s from its own clock.
 ``ceiling``   the bare forward pass of the same model on pre-decoded, pre-letterboxed, pre-normalised
               tensors already on the device, at its best batch size (no decoding, no hook, no NMS;
               the batch size chosen by a sweep, best of two passes each).
 
-Rounds are interleaved (ours, before, ceiling, seed 001, what-ifs; again); a ratio is the median over
+Rounds are interleaved (ours, before, ceiling, the port's way, what-ifs; again); a ratio is the median over
 rounds of the ratio within a round, so that slow changes in the machine's load cancel; frames/s are
 each way's best round.
-``seed 001``  frames stretched to ``imgsz x imgsz``, one ``model.predict`` call per frame, then a
+``port``      frames stretched to ``imgsz x imgsz``, one ``model.predict`` call per frame, then a
               second pass through the backbone (layers up to the feature layer) for the features.
 
 Peak memory: ``extract_video`` run in a fresh subprocess on the first ``N`` and on all ``2N`` frames;
@@ -36,7 +36,7 @@ def load_frames(frames: list[Path], imgsz: int, stride: int):
     import cv2
     import torch
 
-    from rolo.features import letterbox_frame, make_letterbox
+    from rolo.detection.extraction import letterbox_frame, make_letterbox
 
     lb = make_letterbox(imgsz, stride)
     ims = [cv2.imread(str(p)) for p in frames]
@@ -44,7 +44,7 @@ def load_frames(frames: list[Path], imgsz: int, stride: int):
 
 
 def time_ours(weights: str, frames: list[Path], params) -> float:
-    from rolo.features import extract_video
+    from rolo.detection.extraction import extract_video
 
     _, _, meta = extract_video(weights, frames, params, progress=False)
     return float(meta["seconds"])
@@ -56,8 +56,8 @@ class Ceiling:
     def __init__(self, weights: str, x_uint8, device: str | None, fuse: bool = False, channels_last: bool = False):
         import torch
 
-        from rolo.detector import load_yolo
-        from rolo.features import pick_device
+        from rolo.detection.detector import load_yolo
+        from rolo.detection.extraction import pick_device
 
         self.device = pick_device(device)
         self.model = load_yolo(weights).model.to(self.device).eval()
@@ -90,11 +90,11 @@ class Ceiling:
 
 
 class SeedWay:
-    """Seed 001: stretch to a square, ``model.predict`` per frame, a second backbone pass for features."""
+    """The ROLO-PyTorch port's way: stretch to a square, ``model.predict`` per frame, a second backbone pass for features."""
 
     def __init__(self, weights: str, imgsz: int, device: str | None, feature_layer: int, params):
-        from rolo.detector import load_yolo
-        from rolo.features import pick_device
+        from rolo.detection.detector import load_yolo
+        from rolo.detection.extraction import pick_device
 
         import torch
 
@@ -145,7 +145,7 @@ def peak_memory(weights: str, frames: list[Path], params, workdir: Path) -> dict
 
 
 def _memory_child(spec_path: str) -> None:
-    from rolo.features import ExtractionParams, extract_video
+    from rolo.detection.extraction import ExtractionParams, extract_video
 
     spec = json.loads(Path(spec_path).read_text())
     _, _, meta = extract_video(spec["weights"], [Path(p) for p in spec["frames"]], ExtractionParams(**spec["params"]),
@@ -165,7 +165,7 @@ def run(weights: str, frames: list[Path], params, rounds: int, batches: tuple[in
     (table rows, details). Rounds are interleaved (ours, ceiling, seed, ours, ...) and the best of each
     kept. ``before``: other extraction params timed beside ``params`` (the settings before a fix);
     ``opt_in``: params with the opt-in settings that change outputs slightly (channels-last)."""
-    from rolo.detector import feature_layer_index, load_yolo
+    from rolo.detection.detector import feature_layer_index, load_yolo
 
     half_n = len(frames) // 2
     timed = frames[:half_n]
@@ -187,7 +187,7 @@ def run(weights: str, frames: list[Path], params, rounds: int, batches: tuple[in
     seed = SeedWay(weights, params.imgsz, params.device, layer, params)
     seed.seconds(timed[:2])  # warm-up: builds Ultralytics' predictor
     t_ours, t_ceil, t_seed, t_fused, t_chl, t_before, t_opt = [], [], [], [], [], [], []
-    from rolo.features import pick_device
+    from rolo.detection.extraction import pick_device
 
     ours_batch = params.forward_batch(pick_device(params.device))
     for r in range(rounds):
@@ -202,7 +202,7 @@ def run(weights: str, frames: list[Path], params, rounds: int, batches: tuple[in
         t_fused.append(fused.seconds(best_batch))
         t_chl.append(chl.seconds(best_batch))
         log(f"  round {r + 1}/{rounds}: ours {half_n / t_ours[-1]:.2f}, ceiling {half_n / t_ceil[-1]:.2f}, "
-            f"seed 001 {half_n / t_seed[-1]:.2f}, fused {half_n / t_fused[-1]:.2f}, "
+            f"port {half_n / t_seed[-1]:.2f}, fused {half_n / t_fused[-1]:.2f}, "
             f"channels-last {half_n / t_chl[-1]:.2f} frames/s")
     # ratios: the median over rounds of the ratio within a round (side by side, so slow changes in the
     # machine's load cancel); frames/s: the best round of each
@@ -219,7 +219,7 @@ def run(weights: str, frames: list[Path], params, rounds: int, batches: tuple[in
     mem_2n = peak_memory(weights, frames, params, workdir)
     h, w = orig_hw
     size = f"{w}x{h} -> {tuple(x.shape[2:])[1]}x{tuple(x.shape[2:])[0]}"
-    from rolo.features import pick_device
+    from rolo.detection.extraction import pick_device
 
     dev = pick_device(params.device)
     rows = [
@@ -231,10 +231,10 @@ def run(weights: str, frames: list[Path], params, rounds: int, batches: tuple[in
             "target": ""}] if before is not None else []),
         {"section": "extraction", "measure": f"ceiling: bare forward, pre-letterboxed tensors, best of batch {sorted({best_batch, ours_batch})}",
          "value": fps["ceiling"], "unit": "frames/s", "ratio": 1.0, "ratio_of": "of ceiling", "target": ""},
-        {"section": "extraction", "measure": f"seed 001: stretched {params.imgsz}x{params.imgsz}, predict per frame + 2nd backbone pass",
-         "value": fps["seed"], "unit": "frames/s", "ratio": ratio["seed"], "ratio_of": "ours / seed 001",
+        {"section": "extraction", "measure": f"the ROLO-PyTorch port's way: stretched {params.imgsz}x{params.imgsz}, predict per frame + 2nd backbone pass",
+         "value": fps["seed"], "unit": "frames/s", "ratio": ratio["seed"], "ratio_of": "ours / the port's way",
          "target": ">= 1.5"},
-        *([{"section": "extraction", "measure": f"ours + extraction.channels_last (opt-in; outputs differ ~1e-5); x seed 001: {ratio['opt_in_seed']:.2f}",
+        *([{"section": "extraction", "measure": f"ours + extraction.channels_last (opt-in; outputs differ ~1e-5); x the port's way: {ratio['opt_in_seed']:.2f}",
             "value": fps["opt_in"], "unit": "frames/s", "ratio": ratio["opt_in"], "ratio_of": "of ceiling",
             "target": ""}] if opt_in is not None else []),
         {"section": "extraction", "measure": f"what-if: ceiling with Conv+BN fused (not bit-identical; not applied)",

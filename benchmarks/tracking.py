@@ -1,11 +1,11 @@
 """Tracking speed: the online loop at batch size 1, association included.
 
 Per ``steps`` value, a ROLO model at the default hidden size (random init: the cost does not depend on
-the weights) tracks a video through :func:`rolo.tracking.track`: per frame the association, the
+the weights) tracks a video through :func:`rolo.tracking.trackers.track`: per frame the association, the
 encoding and the LSTM over the window (re-run over the last ``steps`` frames each frame). Set
 against: the association alone (the YOLO-only tracker), a stateful LSTM step (one LSTM cell step per
 frame carrying ``(h, c)``; not equivalent, see :class:`StatefulRolo`), and the detector's per-frame
-time on the same device (our :class:`rolo.features.FeatureExtractor` on one letterboxed frame:
+time on the same device (our :class:`rolo.detection.extraction.FeatureExtractor` on one letterboxed frame:
 forward pass, feature hook, NMS). End to end = decoding + letterbox + detector + tracker per frame.
 """
 
@@ -22,7 +22,7 @@ from benchmarks.common import best_of, seconds_per_call
 class StatefulRolo:
     """ROLO with one LSTM step per frame, ``(h, c)`` carried over from the previous frame.
 
-    Not equivalent to :class:`rolo.tracking.Rolo`: the window re-run sees only the last ``steps``
+    Not equivalent to :class:`rolo.tracking.trackers.Rolo`: the window re-run sees only the last ``steps``
     frames, started from a zero state, while the stateful step has seen every frame since the start
     (the window's padding included). The outputs agree for the first frames of a segment only; how
     far the tracks drift apart is measured in the training section.
@@ -31,9 +31,9 @@ class StatefulRolo:
     def __init__(self, model, assoc, image_wh):
         import torch
 
-        from rolo.tracking import Rolo
+        from rolo.tracking.trackers import Rolo
 
-        from rolo.models import decode_output
+        from rolo.tracking.models import decode_output
 
         self.torch, self.decode = torch, decode_output
         self.inner = Rolo(model, assoc, image_wh)
@@ -49,7 +49,7 @@ class StatefulRolo:
             return self.decode(m.head(out[:, -1]), x[:, -1, c : c + 4], m.cfg.output)[0].numpy()
 
     def start(self, box, frame):
-        from rolo.association import Associator
+        from rolo.tracking.association import Associator
 
         self.assoc = Associator(box, self.inner.assoc_params)
         first = self.inner._encode(frame.features, self.assoc.first())
@@ -58,7 +58,7 @@ class StatefulRolo:
             self._step(first)
 
     def update(self, frame):
-        from rolo.boxes import cxcywh_norm_to_xyxy
+        from rolo.utils.boxes import cxcywh_norm_to_xyxy
 
         enc = self.inner._encode(frame.features, self.assoc.step(frame.detections))
         out = self._step(enc)
@@ -67,7 +67,7 @@ class StatefulRolo:
 
 def per_frame(make, frames, start_box, n: int, rounds: int) -> float:
     """Best-of-``rounds`` seconds per frame of ``track`` over ``n`` frames (tracker built by ``make``)."""
-    from rolo.tracking import track
+    from rolo.tracking.trackers import track
 
     def once():
         tracker = make()
@@ -85,10 +85,10 @@ def run(weights: str, frame_paths: list[Path], gt: np.ndarray, extraction, featu
     import torch
 
     from benchmarks.training import simulated_detections
-    from rolo.association import AssociationParams
-    from rolo.features import FeatureExtractor, letterbox_frame
-    from rolo.models import ModelConfig, RoloLSTM
-    from rolo.tracking import VideoFrames, make_tracker
+    from rolo.tracking.association import AssociationParams
+    from rolo.detection.extraction import FeatureExtractor, letterbox_frame
+    from rolo.tracking.models import ModelConfig, RoloLSTM
+    from rolo.tracking.trackers import VideoFrames, make_tracker
 
     h, w = cv2.imread(str(frame_paths[0])).shape[:2]
     reps = int(np.ceil(n / len(gt)))

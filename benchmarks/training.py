@@ -1,12 +1,12 @@
-"""Training speed: mini-batched (ours) against batch size 1 (the seeds), to the same validation loss.
+"""Training speed: mini-batched (ours) against batch size 1 (the original ROLO and the ROLO-PyTorch port), to the same validation loss.
 
-Data: synthetic videos (:mod:`rolo.synthetic`); features from a detector run by our extraction code
-(:func:`rolo.features.extract_video`; the default is a small random-init YOLOv8, so this section
+Data: synthetic videos (:mod:`rolo.data.synthetic`); features from a detector run by our extraction code
+(:func:`rolo.detection.extraction.extract_video`; the default is a small random-init YOLOv8, so this section
 costs seconds); detections simulated from the ground truth (:func:`simulated_detections`: a
 jittered, systematically too large target box, sometimes missed, plus clutter) so that the LSTM has
 a real, learnable error to correct. Protocol ``disjoint``: ``train`` videos train (validation windows carved from the
-last ``val_fraction`` of each one's labelled frames, :func:`rolo.training.build_windows`), ``test``
-videos are tracked from their first frame and scored with :mod:`rolo.metrics` (AOS = mean over
+last ``val_fraction`` of each one's labelled frames, :func:`rolo.tracking.training.build_windows`), ``test``
+videos are tracked from their first frame and scored with :mod:`rolo.evaluation.metrics` (AOS = mean over
 videos of the mean IoU).
 
 Both runs share data, validation carve, learning rate, seed and model size; only the batch size and
@@ -58,8 +58,8 @@ def simulated_detections(gt: np.ndarray, seed: int, k: int = 10, miss: float = 0
 
 def make_data(workdir: Path, weights: str, extraction, frames: int, width: int, height: int) -> dict:
     """``{video: (features, detections, gt, split)}`` for the train and test videos."""
-    from rolo.experiments import make_split
-    from rolo.features import extract_video
+    from rolo.data.splits import make_split
+    from rolo.detection.extraction import extract_video
 
     data = {}
     for i, (name, challenges) in enumerate({**TRAIN_VIDEOS, **TEST_VIDEOS}.items()):
@@ -74,9 +74,9 @@ def make_data(workdir: Path, weights: str, extraction, frames: int, width: int, 
 
 def aos(model, data: dict, image_wh, tracker_factory=None) -> float:
     """Mean over the test videos of the mean IoU over the scored frames."""
-    from rolo.association import AssociationParams
-    from rolo.metrics import track_ious
-    from rolo.tracking import VideoFrames, make_tracker, track
+    from rolo.tracking.association import AssociationParams
+    from rolo.evaluation.protocols import track_ious
+    from rolo.tracking.trackers import VideoFrames, make_tracker, track
 
     per_video = []
     for feats, dets, gt, split in data.values():
@@ -97,9 +97,9 @@ def time_to(losses, target: float) -> tuple[float, int]:
 
 def run(data: dict, image_wh, hidden: int, steps: int, epochs: int, batch: int, epochs_b1: int, val_fraction: float,
         lr: float, log=print) -> tuple[list[dict], dict]:
-    from rolo.association import AssociationParams
-    from rolo.models import ModelConfig
-    from rolo.training import prepare_video, train_model, TrainParams
+    from rolo.tracking.association import AssociationParams
+    from rolo.tracking.models import ModelConfig
+    from rolo.tracking.training import prepare_video, train_model, TrainParams
 
     videos = [prepare_video(n, f, d, g, image_wh, s, AssociationParams()) for n, (f, d, g, s) in data.items()]
     videos = [v for v in videos if v is not None]
@@ -118,7 +118,7 @@ def run(data: dict, image_wh, hidden: int, steps: int, epochs: int, batch: int, 
         out[label] = {"time_to_target_s": t, "epoch": ep, "s_per_epoch": float(losses["seconds"].iloc[-1] / len(losses)),
                       "best_val_loss": float(losses["val_loss"].min()), "aos": aos(model, data, image_wh),
                       "losses": losses}
-    from rolo.tracking import make_tracker
+    from rolo.tracking.trackers import make_tracker
 
     aos_yolo = aos(None, data, image_wh, lambda: make_tracker("yolo", AssociationParams()))
     windows = int(runs["ours"][1]["windows"].iloc[0])
@@ -127,7 +127,7 @@ def run(data: dict, image_wh, hidden: int, steps: int, epochs: int, batch: int, 
         {"section": "training", "measure": f"time to val loss {target:.4f}: ours (batch {batch}), epoch {o['epoch']}",
          "value": o["time_to_target_s"], "unit": "s", "ratio": s["time_to_target_s"] / o["time_to_target_s"],
          "ratio_of": "batch-1 time / ours", "target": ">= 10"},
-        {"section": "training", "measure": f"time to val loss {target:.4f}: batch 1 (seeds), epoch {s['epoch']}",
+        {"section": "training", "measure": f"time to val loss {target:.4f}: batch 1 (original ROLO, port), epoch {s['epoch']}",
          "value": s["time_to_target_s"], "unit": "s", "ratio": np.nan, "ratio_of": "", "target": ""},
         {"section": "training", "measure": f"time per epoch ({windows} training windows): ours",
          "value": o["s_per_epoch"], "unit": "s", "ratio": s["s_per_epoch"] / o["s_per_epoch"],

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from rolo.association import AssociationParams
-from rolo.boxes import iou
-from rolo.data import load_sequence
-from rolo.experiments import read_splits, train_videos
-from rolo.features import load_extracted
-from rolo.models import ModelConfig
-from rolo.training import TrainParams, _xyxy, build_windows, prepare_video, train_model
+from rolo.tracking.association import AssociationParams
+from rolo.utils.boxes import iou
+from rolo.data.sequences import load_sequence
+from rolo.data.splits import read_splits, train_videos
+from rolo.detection.extraction import load_extracted
+from rolo.tracking.models import ModelConfig
+from rolo.tracking.training import TrainParams, _xyxy, build_windows, prepare_video, train_model
 
 
 def main() -> None:

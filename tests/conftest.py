@@ -17,40 +17,9 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ["YOLO_OFFLINE"] = "1"
 os.environ.setdefault("YOLO_VERBOSE", "False")
 
-# A few-second version of the demo: 160x120 frames, 36 per video, a tiny YOLOv8 trained 30 epochs.
-TINY_CONFIG = {
-    "dataset": {
-        "root": "resources/synthetic",
-        "synthetic": {
-            "seed": 5,
-            "width": 160,
-            "height": 120,
-            "frames": 36,
-            "sequences": {
-                "A": ["SV"], "B": ["FM", "MB"], "C": ["OCC"], "D": ["IV"], "E": ["BC"],
-                "DetA": ["SV", "FM"], "DetB": ["OCC", "IV"], "DetC": ["MB", "BC"], "DetV": ["SV"],
-            },
-        },
-    },
-    "detector": {
-        "model": "yolov8.yaml",
-        "scale": [0.33, 0.125, 1024],
-        "imgsz": 160,
-        "train": {"sequences": ["DetA", "DetB", "DetC"], "val": ["DetV"], "epochs": 30, "batch": 16, "workers": 0},
-    },
-    "extraction": {"batch": 16, "workers": 0, "cpu_batch": None},
-    "rolo": {"epochs": 5, "hidden": 32},
-    "trackers": ["rolo", "rolo_heatmap", "yolo", "yolo_top", "csrt", "kcf", "mil", "start_box"],
-    # steps 6 = rolo.steps (its model is the trackers'); epochs 5 = rolo.epochs (the sweep's resumed
-    # run must give the trackers' weights)
-    "sweeps": {"experiment": "exp2", "kinds": ["coordinate", "heatmap"], "steps": [1, 6], "epochs": [2, 5]},
-    "heatmap_figures": {"experiment": "exp1", "strip_frames": 4, "pairs": 2},
-    "experiments": {
-        "exp1": {"protocol": "disjoint", "train": ["A", "B", "C"], "test": ["D", "E"]},
-        "exp2": {"protocol": "held_out_tail", "videos": ["A", "B", "C", "D", "E"]},
-        "exp3": {"protocol": "sparse_labels", "videos": ["A", "B", "C", "D", "E"]},
-    },
-}
+TINY_CONFIG_FILE = REPO / ".test" / "config" / "config.yaml"
+TINY_CONFIG = yaml.safe_load(TINY_CONFIG_FILE.read_text())
+"""The tiny configuration (a few-second version of the demo), as a person runs it from ``.test/``."""
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rolo.baselines import OPENCV_FACTORIES, StartBox, make_baseline
-from rolo.boxes import iou
-from rolo.data import load_sequence
-from rolo.synthetic import SynthParams, write_sequence
-from rolo.tracking import BASELINES, VideoFrames, make_tracker, track
+from rolo.tracking.baselines import OPENCV_FACTORIES, StartBox
+from rolo.utils.boxes import iou
+from rolo.data.sequences import load_sequence
+from rolo.data.synthetic import SynthParams, write_sequence
+from rolo.tracking.registry import TRACKERS
+from rolo.tracking.trackers import VideoFrames, make_tracker, track
+
+BASELINES = [n for n, s in TRACKERS.items() if s.factory.startswith("rolo.tracking.baselines:")]
 
 
 def test_opencv_contrib_trackers_are_installed():
@@ -41,7 +44,7 @@ def test_baseline_tracks_every_frame_from_the_start_box(name, plain_sequence):
 def test_csrt_follows_an_unoccluded_target(plain_sequence):
     """A sanity check of the wiring (image, box convention): CSRT keeps a plain moving target."""
     seq = plain_sequence
-    boxes = track(make_baseline("csrt"), VideoFrames(images=seq.frames), seq.gt[0], 0, len(seq))
+    boxes = track(make_tracker("csrt", None), VideoFrames(images=seq.frames), seq.gt[0], 0, len(seq))
     assert np.median(iou(boxes, seq.gt)) > 0.5
 
 

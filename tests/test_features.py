@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from rolo.boxes import iou
-from rolo.data import RoloInputError, list_frames, load_sequence
-from rolo.features import ExtractionParams, _Frames, check_same_detector, extract_video
+from rolo.utils.boxes import iou
+from rolo.errors import RoloInputError
+from rolo.data.sequences import list_frames, load_sequence
+from rolo.detection.extraction import ExtractionParams, _Frames, check_same_detector, extract_video
 
 
 def test_letterbox_maps_back_to_original_pixels(tmp_path):
@@ -70,3 +71,20 @@ def test_unreadable_frame_names_the_file(tmp_path, tiny_workflow):
 def test_missing_weights_are_not_downloaded(tmp_path):
     with pytest.raises(RoloInputError, match="not found"):
         extract_video(tmp_path / "yolov8s.pt", [], ExtractionParams(), progress=False)
+
+
+def test_extraction_defaults_are_one_set():
+    """The schema's documented extraction defaults are ExtractionParams' (the one source the
+    pipeline, rolo track and the CLI read)."""
+    import dataclasses
+
+    import yaml
+
+    from conftest import REPO
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    documented = {k: v["default"] for k, v in schema["properties"]["extraction"]["properties"].items() if "default" in v}
+    defaults = {f.name: f.default for f in dataclasses.fields(ExtractionParams)}
+    assert documented and all(defaults[k] == v for k, v in documented.items()), (documented, defaults)
+    with pytest.raises(ValueError, match="extraction.batchsize: not an extraction setting"):
+        ExtractionParams.from_config({"batchsize": 4})

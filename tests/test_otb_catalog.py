@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from rolo.data import RoloInputError
-from rolo.otb import ATTRIBUTES, expand_names, find_entry, load_catalog, video_attributes
+from rolo.errors import RoloInputError
+from rolo.data.otb import ATTRIBUTES, expand_names, find_entry, load_catalog, video_attributes
 
 CATALOG = load_catalog()
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import TINY_CONFIG, planned_jobs, snakemake, write_config
-from rolo.data import load_sequence
-from rolo.download import DownloadError, fetch_otb_folder, fetch_url, fetch_weights
+from rolo.data.sequences import load_sequence
+from rolo.data.download import DownloadError, fetch_otb_folder, fetch_url, fetch_weights
 from test_otb_fakes import JPEG, format_rows, gt_rows
 
 FAST = {"retries": 1, "backoff": 0.01, "timeout": 2.0}
@@ -218,7 +218,7 @@ def test_404_is_not_retried(server, tmp_path):
 
 def test_killed_job_leaves_nothing_that_looks_complete(server, tmp_path):
     code = (
-        "import sys; from rolo.download import fetch_otb_folder; "
+        "import sys; from rolo.data.download import fetch_otb_folder; "
         f"fetch_otb_folder('Deer', '{server.url}/stall/Deer.zip', sys.argv[1], ['groundtruth_rect.txt'], retries=0, timeout=60)"
     )
     proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)])
@@ -281,7 +281,7 @@ def test_download_rules_end_to_end(server, tmp_path):
     })  # Coke.zip: 404
     server.routes["/e2e/w/good.pt"] = body(weights_zip())
     names = list(E2E)
-    write_config(tmp_path, otb_config(f"{server.url}/e2e", {"exp1": {"protocol": "disjoint", "train": names[:3], "test": names[3:]}}))
+    write_config(tmp_path, otb_config(f"{server.url}/e2e", {"exp1": {"split": "disjoint", "train": names[:3], "test": names[3:]}}))
 
     # every extraction job depends on the one weights job (dry run of the extraction of every video)
     dry = snakemake(tmp_path, "-n", *[f"results/features/{v}/features.npy" for v in names])
@@ -312,7 +312,7 @@ def test_local_copy_is_used_in_place(server, tmp_path):
 
     local = tmp_path / "kaggle_otb"
     make_tree(local, ["Tiger1", "Jogging"])
-    config = otb_config("http://127.0.0.1:9/unused", {"exp1": {"protocol": "held_out_tail", "videos": ["Tiger1", "Jogging.2"]}},
+    config = otb_config("http://127.0.0.1:9/unused", {"exp1": {"split": "held_out_tail", "videos": ["Tiger1", "Jogging.2"]}},
                         otb_root=str(local))
     write_config(tmp_path, config)
     before = _snapshot(local)
@@ -331,6 +331,6 @@ def test_local_copy_is_used_in_place(server, tmp_path):
 
 
 def test_unknown_sequence_names_the_setting(tmp_path):
-    write_config(tmp_path, otb_config("http://127.0.0.1:9", {"exp1": {"protocol": "held_out_tail", "videos": ["Tigre1"]}}))
+    write_config(tmp_path, otb_config("http://127.0.0.1:9", {"exp1": {"split": "held_out_tail", "videos": ["Tigre1"]}}))
     proc = snakemake(tmp_path, "-n", check=False)
     assert proc.returncode != 0 and "'Tigre1' is not an OTB-2015 sequence" in proc.stdout + proc.stderr

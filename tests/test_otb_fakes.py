@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rolo.otb import load_catalog
+from rolo.data.otb import load_catalog
 
 JPEG = cv2.imencode(".jpg", np.full((8, 8, 3), 127, np.uint8))[1].tobytes()
 

@@ -10,10 +10,11 @@ import stat
 import numpy as np
 import pytest
 
-from rolo.boxes import otb_to_xyxy
-from rolo.data import RoloInputError, load_sequence, read_otb_boxes
-from rolo.metrics import valid_ground_truth
-from rolo.otb import find_entry, link_sequence, otb_frames, otb_ground_truth, sequence_folder, sequence_protocol
+from rolo.utils.boxes import otb_to_xyxy
+from rolo.errors import RoloInputError
+from rolo.data.sequences import load_sequence, read_otb_boxes
+from rolo.evaluation.protocols import valid_ground_truth
+from rolo.data.otb import find_entry, link_sequence, otb_frames, otb_ground_truth, sequence_folder, sequence_protocol
 from test_otb_fakes import make_folder, make_tree, write_images
 
 FOLDERS = ["David", "Tiger1", "BlurCar1", "Football1", "Jogging", "Human4", "Board"]

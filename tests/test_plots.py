@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, planned_jobs, snakemake
-from rolo.experiments import read_splits
-from rolo.plots import (
-    BOX_COLOURS_RGB,
+from rolo.data.splits import read_splits
+from rolo.figures.drawing import box_rgb
+from rolo.figures.plots import (
     aos_bars_figure,
     attribute_curves,
     draw_boxes,
@@ -68,10 +68,10 @@ def test_box_edges_have_the_box_colours():
     img = np.zeros((60, 80, 3), np.uint8)
     out = draw_boxes(img, {"gt": np.array([10.0, 10, 30, 40]), "yolo": np.array([40.0, 5, 70, 25]),
                            "rolo": np.array([10.0, 10, 30, 40])})
-    assert tuple(out[10, 20]) == BOX_COLOURS_RGB["gt"]  # top edge, ground truth drawn on top of ROLO
-    assert tuple(out[25, 29]) == BOX_COLOURS_RGB["gt"]  # right edge at column ceil(30) - 1
-    assert tuple(out[25, 30]) == BOX_COLOURS_RGB["rolo"]  # ROLO's 2-px line shows outside the GT's 1-px line
-    assert tuple(out[5, 55]) == BOX_COLOURS_RGB["yolo"]
+    assert tuple(out[10, 20]) == box_rgb("gt")  # top edge, ground truth drawn on top of ROLO
+    assert tuple(out[25, 29]) == box_rgb("gt")  # right edge at column ceil(30) - 1
+    assert tuple(out[25, 30]) == box_rgb("rolo")  # ROLO's 2-px line shows outside the GT's 1-px line
+    assert tuple(out[5, 55]) == box_rgb("yolo")
     assert tuple(out[30, 60]) == (0, 0, 0)  # inside untouched
     fig = panel_figure([("x", out)], "t")
     np.testing.assert_array_equal(np.asarray(fig.axes[0].images[0].get_array()), out)

@@ -1,4 +1,4 @@
-"""rolo.runtime.setup_job pins a job's threads: torch, OpenCV, BLAS and Ultralytics (which otherwise
+"""rolo.utils.runtime.setup_job pins a job's threads: torch, OpenCV, BLAS and Ultralytics (which otherwise
 sets torch to min(8, cpus - 1) threads when it trains on CPU), in a real Snakemake script job."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ PROBE = """
 import json, os, sys
 sys.path.insert(0, {src!r})
 before = sorted(m for m in ("numpy", "torch", "cv2", "ultralytics") if m in sys.modules)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 import cv2

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from rolo.cli import main
-from rolo.otb import load_catalog
+from rolo.data.otb import load_catalog
 from test_otb_fakes import make_tree
 
 got10k_otb = pytest.importorskip("got10k.datasets.otb")

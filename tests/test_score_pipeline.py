@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rolo.boxes import otb_to_xyxy
+from rolo.utils.boxes import otb_to_xyxy
 from rolo.cli import main
-from rolo.data import RoloInputError, load_sequence, write_otb_boxes
-from rolo.experiments import make_split
-from rolo.metrics import score_tracks
-from rolo.otb import find_entry, link_sequence
-from rolo.scoring import experiment_protocol
+from rolo.errors import RoloInputError
+from rolo.data.sequences import load_sequence, write_otb_boxes
+from rolo.data.splits import make_split
+from rolo.evaluation.protocols import score_tracks
+from rolo.data.otb import find_entry, link_sequence
+from rolo.evaluation.protocols import experiment_protocol
 from test_otb_fakes import format_rows, make_tree, write_images
 
 FIGURES = ["frames", "aos", "success_auc", "success_50", "precision_20", "norm_precision_20"]
@@ -41,7 +42,7 @@ def test_rolo_score_reproduces_the_one_pass_table(tiny_workflow, tmp_path):
 @pytest.mark.parametrize("protocol", ["official", "got10k"])
 def test_pipeline_and_scorer_agree_on_invalid_ground_truth(tmp_path, protocol):
     """One-pass splits of sequences with 0,0,0,0 rows and a box past the left edge: the pipeline's
-    scoring (metrics.score_tracks on the split's frames) equals rolo score's."""
+    scoring (protocols.score_tracks on the split's frames) equals rolo score's."""
     rng = np.random.default_rng(3)
     root, tracks = tmp_path / "data", tmp_path / "tracks"
     gts, splits, paths = {}, {}, {}

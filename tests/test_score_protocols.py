@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rolo.boxes import otb_to_xyxy
+from rolo.utils.boxes import otb_to_xyxy
 from rolo.cli import main
-from rolo.metrics import protocol_errors
-from rolo.scoring import SCORE_COLUMNS
+from rolo.evaluation.protocols import protocol_errors
+from rolo.evaluation.protocols import RESULT_COLUMNS as SCORE_COLUMNS
 from test_otb_fakes import format_rows, make_tree
 
 # Five frames, OTB boxes (1-based x, y, w, h). Frame 3's ground truth is OTB's "not annotated"

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from conftest import TINY_CONFIG, planned_jobs, snakemake, write_config
-from rolo.data import read_otb_xyxy
-from rolo.heatmap import GRID
+from rolo.data.sequences import read_otb_xyxy
+from rolo.tracking.heatmap import GRID
 
 SWEEP = TINY_CONFIG["sweeps"]
 EXP = SWEEP["experiment"]

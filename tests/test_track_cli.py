@@ -21,13 +21,13 @@ import yaml
 
 from conftest import REPO, TINY_CONFIG, snakemake
 from rolo import tracking
-from rolo.association import AssociationParams, associate
+from rolo.tracking.association import AssociationParams, associate
 from rolo.cli import main
-from rolo.data import load_sequence, read_otb_boxes
-from rolo.experiments import read_splits
-from rolo.live import read_track_csv
-from rolo.metrics import track_ious
-from rolo.plots import BOX_COLOURS_RGB, write_video
+from rolo.data.sequences import load_sequence, read_otb_boxes
+from rolo.data.splits import read_splits
+from rolo.tracking.live import read_track_csv
+from rolo.evaluation.protocols import track_ious
+from rolo.figures.drawing import box_rgb, write_video
 
 EXTRACTION_THREADS = 2  # extract_features' threads in the tiny workflow (snakemake --cores 2)
 
@@ -138,7 +138,7 @@ def test_lossy_mp4_source_and_annotated_mp4_output(tiny_workflow, in_tmp, capfd,
     def top_edge(bgr):  # the ROLO box's top edge, corners left out
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)[max(y1, 0), max(x1, 0) + 2 : min(x2, 159) - 2].astype(float)
 
-    green = np.array(BOX_COLOURS_RGB["rolo"], float)
+    green = np.array(box_rgb("rolo"), float)
     assert np.abs(top_edge(frames[k]) - green).mean() < np.abs(top_edge(cv2.imread(str(seq.frames[k]))) - green).mean()
 
 
@@ -221,8 +221,8 @@ def test_workflow_track_demo_target(tiny_workflow):
 def test_stream_is_forward_only_and_holds_one_batch(tiny_workflow, torch_threads):
     """Memory does not grow with the clip: the stream keeps the current batch only (and a bounded
     read-ahead queue), and a dropped frame cannot be asked for again."""
-    from rolo.features import ExtractionParams, FeatureExtractor
-    from rolo.live import FrameSource, StreamedVideo
+    from rolo.detection.extraction import ExtractionParams, FeatureExtractor
+    from rolo.tracking.live import FrameSource, StreamedVideo
 
     torch.set_num_threads(1)
     src = FrameSource(tiny_workflow / "resources/synthetic/D/img")

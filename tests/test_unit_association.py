@@ -1,12 +1,12 @@
-"""Unit tests of rolo.association and of the causality of rolo.tracking's trackers."""
+"""Unit tests of rolo.tracking.association and of the causality of rolo.tracking.trackers's trackers."""
 
 import numpy as np
 import pytest
 import torch
 
-from rolo.association import AssociationParams, Associator, associate
-from rolo.models import ModelConfig, RoloLSTM
-from rolo.tracking import Rolo, VideoFrames, YoloOnly, YoloTop, iter_track, make_tracker, track
+from rolo.tracking.association import AssociationParams, Associator, associate
+from rolo.tracking.models import ModelConfig, RoloLSTM
+from rolo.tracking.trackers import Rolo, VideoFrames, YoloOnly, YoloTop, iter_track, make_tracker, track
 
 PARAMS = AssociationParams(iou_threshold=0.3, redetect_confidence=0.5)
 START = np.array([0.0, 0.0, 10.0, 10.0])

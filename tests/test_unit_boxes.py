@@ -1,9 +1,9 @@
-"""Unit tests of rolo.boxes: OTB <-> xyxy conventions, normalised encoding, IoU and centre error."""
+"""Unit tests of rolo.utils.boxes: OTB <-> xyxy conventions, normalised encoding, IoU and centre error."""
 
 import numpy as np
 import pytest
 
-from rolo.boxes import (
+from rolo.utils.boxes import (
     area,
     centre_error,
     clip_xyxy,

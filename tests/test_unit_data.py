@@ -1,4 +1,4 @@
-"""Unit tests of rolo.data: the OTB loader, its error messages, and atomic writing."""
+"""Unit tests of rolo.data.sequences: the OTB loader, its error messages, and atomic writing."""
 
 import re
 
@@ -6,15 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from rolo.data import (
-    RoloInputError,
-    atomic_path,
-    list_frames,
-    load_sequence,
-    read_otb_boxes,
-    read_otb_xyxy,
-    write_otb_boxes,
-)
+from rolo.errors import RoloInputError
+from rolo.utils.io import atomic_path
+from rolo.data.sequences import list_frames, load_sequence, read_otb_boxes, read_otb_xyxy, write_otb_boxes
 
 
 def write_gt(path, text):

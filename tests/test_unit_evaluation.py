@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from rolo.evaluation import paper_comparison_job, variation_summary_job
-from rolo.metrics import SCORE_COLUMNS
+from rolo.evaluation.tables import paper_comparison_job, variation_summary_job
+from rolo.evaluation.protocols import SCORE_COLUMNS
 
-PAPER_AOS = REPO / "src/rolo/paper/rolo_otb30_aos.csv"
+PAPER_AOS = REPO / "src/rolo/evaluation/paper/rolo_otb30_aos.csv"
 EXP1_TEST = ["Skater", "Skater2", "Dancer", "Dancer2", "CarScale", "Gym", "Human8", "Jump"]
 
 
@@ -24,7 +24,7 @@ def test_paper_columns_on_otb_exp1(tmp_path):
     aos_table(tmp_path / "aos.csv", EXP1_TEST, [0.5] * 8, auc=0.41)
     t = paper_comparison_job("exp1", "disjoint", tmp_path / "aos.csv", tmp_path / "p.csv", tmp_path / "p.md")
     t = t.set_index("sequence")
-    assert t.paper_rolo_aos["Skater"] == 0.618 and t.seed001_rolo_aos["Jump"] == 0.327  # seed 001, Table 4
+    assert t.paper_rolo_aos["Skater"] == 0.618 and t.port_rolo_aos["Jump"] == 0.327  # the ROLO-PyTorch port, Table 4
     paper = pd.read_csv(PAPER_AOS).set_index("sequence").paper_rolo_aos
     assert t.paper_rolo_aos["ALL"] == pytest.approx(paper[EXP1_TEST].mean())
     assert t.paper_rolo_success_auc["ALL"] == 0.476 and t.ours_rolo_success_auc["ALL"] == 0.41
@@ -34,7 +34,7 @@ def test_paper_columns_are_na_on_other_videos(tmp_path):
     aos_table(tmp_path / "aos.csv", ["SynA", "SynB"], [0.2, 0.4])
     paper_comparison_job("exp2", "held_out_tail", tmp_path / "aos.csv", tmp_path / "p.csv", tmp_path / "p.md")
     t = pd.read_csv(tmp_path / "p.csv", keep_default_na=False).set_index("sequence")
-    assert (t.paper_rolo_aos == "n/a").all() and (t.seed001_rolo_aos == "n/a").all()
+    assert (t.paper_rolo_aos == "n/a").all() and (t.port_rolo_aos == "n/a").all()
     assert t.paper_rolo_success_auc["ALL"] == "n/a"
     assert float(t.ours_rolo_aos["ALL"]) == pytest.approx(0.3)
     assert "n/a" in (tmp_path / "p.md").read_text()

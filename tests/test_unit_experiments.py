@@ -1,12 +1,12 @@
-"""Unit tests of rolo.experiments: the three protocols' splits and their invariants."""
+"""Unit tests of rolo.data.splits: the three split kinds' splits and their invariants."""
 
 import json
 
 import numpy as np
 import pytest
 
-from rolo.experiments import (
-    PROTOCOLS,
+from rolo.data.splits import (
+    SPLITS,
     VideoSplit,
     experiment_videos,
     make_split,
@@ -33,11 +33,11 @@ def valid_except(*frames, n=N):
     return v
 
 
-def split(protocol, valid=None, **kw):
+def split(kind, valid=None, **kw):
     valid = all_valid() if valid is None else valid
     gt = gt_boxes(len(valid))
     gt[~valid] = [-1, -1, -1, -1]  # OTB 0,0,0,0
-    return make_split("vid", gt, valid, protocol, **kw)
+    return make_split("vid", gt, valid, kind, **kw)
 
 
 def otb_of_frame(t):
@@ -121,8 +121,8 @@ def test_sparse_labels_needs_label_every_at_least_two():
         split("sparse_labels", label_every=1)
 
 
-def test_unknown_protocol_raises():
-    with pytest.raises(ValueError, match="unknown protocol"):
+def test_unknown_split_raises():
+    with pytest.raises(ValueError, match="unknown split"):
         split("random")
 
 
@@ -172,14 +172,14 @@ def test_no_valid_test_frame_raises():
 @pytest.mark.parametrize(
     "kw",
     [
-        dict(protocol="disjoint", role="train"),
-        dict(protocol="disjoint", role="test"),
-        dict(protocol="held_out_tail"),
-        dict(protocol="sparse_labels"),
+        dict(split="disjoint", role="train"),
+        dict(split="disjoint", role="test"),
+        dict(split="held_out_tail"),
+        dict(split="sparse_labels"),
     ],
 )
 def test_to_dict_from_dict_round_trip_through_json(kw):
-    s = split(kw.pop("protocol"), valid=valid_except(7), **kw)
+    s = split(kw.pop("split"), valid=valid_except(7), **kw)
     text = json.dumps(s.to_dict())
     back = VideoSplit.from_dict(json.loads(text))
     assert back == s
@@ -187,7 +187,7 @@ def test_to_dict_from_dict_round_trip_through_json(kw):
     assert back.test is None or isinstance(back.test, tuple)
 
 
-# --- invariants of every protocol -------------------------------------------------------------
+# --- invariants of every split kind -------------------------------------------------------------
 
 
 def every_split(valid):
@@ -204,7 +204,7 @@ def test_scored_never_trained_on_and_unique(seed):
     rng = np.random.default_rng(seed)
     valid = rng.random(N) > 0.3
     valid[0] = True  # load_sequence guarantees a valid first frame
-    valid[-3:] = True  # every protocol keeps a valid test frame
+    valid[-3:] = True  # every split kind keeps a valid test frame
     for s in every_split(valid):
         assert not set(s.scored) & set(s.train_labels), s
         assert len(set(s.scored)) == len(s.scored), s
@@ -223,10 +223,42 @@ def test_scored_never_trained_on_and_unique(seed):
 
 
 def test_experiment_video_roles():
-    exp1 = {"protocol": "disjoint", "train": ["a", "b"], "test": ["c"]}
+    exp1 = {"split": "disjoint", "train": ["a", "b"], "test": ["c"]}
     assert experiment_videos(exp1) == {"a": "train", "b": "train", "c": "test"}
     assert experiment_test_videos(exp1) == ["c"] and train_videos(exp1) == ["a", "b"]
-    exp2 = {"protocol": "held_out_tail", "videos": ["a", "c"]}
+    exp2 = {"split": "held_out_tail", "videos": ["a", "c"]}
     assert experiment_videos(exp2) == {"a": "both", "c": "both"}
     assert experiment_test_videos(exp2) == ["a", "c"] and train_videos(exp2) == ["a", "c"]
-    assert set(PROTOCOLS) == {"disjoint", "held_out_tail", "sparse_labels"}
+    assert set(SPLITS) == {"disjoint", "held_out_tail", "sparse_labels"}
+
+
+# --- experiment settings: errors that name the field ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "exp, message",
+    [
+        ({"protocol": "disjoint", "train": ["a"], "test": ["b"]}, "experiments.e.protocol: renamed to 'split'"),
+        ({"split": "held-out-tail", "videos": ["a"]}, "experiments.e.split: 'held-out-tail' is not a split kind; allowed: disjoint, held_out_tail, sparse_labels"),
+        ({"split": "sparse_labels", "videos": ["a"], "label_every": 0}, "experiments.e.label_every: 0; allowed: an integer >= 2"),
+        ({"split": "sparse_labels", "videos": ["a"], "tset": ["b"]}, "experiments.e.tset: not a setting of split sparse_labels; allowed: split, videos, label_every"),
+        ({"split": "disjoint", "train": ["a"]}, "experiments.e.test: required by split disjoint"),
+        ({"split": "held_out_tail", "videos": ["a"], "train_fraction": 1.5}, "experiments.e.train_fraction: 1.5; allowed: a number between 0 and 1"),
+    ],
+)
+def test_experiment_errors_name_the_field(exp, message):
+    from rolo.data.splits import check_experiments
+
+    with pytest.raises(ValueError) as e:
+        check_experiments({"e": exp})
+    assert str(e.value).startswith(message) and "\n" not in str(e.value)
+
+
+def test_valid_experiments_pass():
+    from rolo.data.splits import check_experiments
+
+    check_experiments({
+        "a": {"split": "disjoint", "train": ["x"], "test": ["y"]},
+        "b": {"split": "held_out_tail", "videos": ["x"], "train_fraction": 0.5},
+        "c": {"split": "sparse_labels", "videos": ["x"], "label_every": 3},
+    })

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from rolo.association import AssociationParams
-from rolo.boxes import cxcywh_norm_to_xyxy, xyxy_to_cxcywh_norm
-from rolo.heatmap import GRID, box_to_grid, grid_to_box, grids_to_boxes
-from rolo.models import ModelConfig, RoloHeatmap, RoloLSTM, build_model, load_checkpoint, save_checkpoint
-from rolo.tracking import VideoFrames, make_tracker, track
-from rolo.training import TrainParams, train_model
+from rolo.tracking.association import AssociationParams
+from rolo.utils.boxes import cxcywh_norm_to_xyxy, xyxy_to_cxcywh_norm
+from rolo.tracking.heatmap import GRID, box_to_grid, grid_to_box, grids_to_boxes
+from rolo.tracking.models import ModelConfig, RoloHeatmap, RoloLSTM, build_model, load_checkpoint, save_checkpoint
+from rolo.tracking.trackers import VideoFrames, make_tracker, track
+from rolo.tracking.training import TrainParams, train_model
 
 W, H = 320.0, 240.0  # cells of 10 x 7.5 px
 CW, CH = W / GRID, H / GRID
@@ -134,7 +134,7 @@ def heatmap_inputs(b=4, t=3, seed=0):
     rng = np.random.default_rng(seed)
     boxes = _random_boxes(b * t, 3, 10, seed=seed)
     feats = rng.normal(size=(b * t, C))
-    from rolo.encoding import encode_heatmap_inputs
+    from rolo.tracking.encoding import encode_heatmap_inputs
 
     x = encode_heatmap_inputs(feats, boxes, rng.uniform(0, 1, b * t), np.zeros(b * t), (W, H))
     return torch.from_numpy(x.reshape(b, t, -1)), boxes.reshape(b, t, 4)[:, -1]

@@ -1,11 +1,13 @@
-"""Unit tests of rolo.metrics: success curve, summaries and scoring of OTB track files."""
+"""Unit tests of rolo.evaluation.metrics: success curve, summaries and scoring of OTB track files."""
 
 import numpy as np
 import pytest
 
-from rolo.data import RoloInputError, write_otb_boxes
-from rolo.experiments import make_split
-from rolo.metrics import SCORE_COLUMNS, SUCCESS_THRESHOLDS, score_tracks, success_curve, summarize, track_ious
+from rolo.errors import RoloInputError
+from rolo.data.sequences import write_otb_boxes
+from rolo.data.splits import make_split
+from rolo.evaluation.protocols import SCORE_COLUMNS, score_tracks, track_ious
+from rolo.evaluation.metrics import SUCCESS_THRESHOLDS, success_curve, summarize
 
 # --- success curve and summary ------------------------------------------------------------------
 
@@ -142,7 +144,7 @@ def test_score_tracks_empty():
 
 
 def test_precision_and_normalized_precision_hand_values():
-    from rolo.metrics import frame_errors, summarize_errors
+    from rolo.evaluation.metrics import frame_errors, summarize_errors
 
     gt = np.array([[0, 0, 10, 10], [0, 0, 10, 20.0]])
     pred = np.array([[0, 0, 10, 10], [3, 4, 13, 24.0]])  # second: shifted (3, 4) px
@@ -157,7 +159,7 @@ def test_precision_and_normalized_precision_hand_values():
 
 
 def test_precision_curve_is_inclusive():
-    from rolo.metrics import precision_curve
+    from rolo.evaluation.metrics import precision_curve
 
     curve = precision_curve(np.array([20.0, 20.5]))
     assert curve[20] == 0.5 and curve[21] == 1.0 and curve[19] == 0.0

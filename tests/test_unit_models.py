@@ -1,4 +1,4 @@
-"""Unit tests of rolo.models and rolo.training: windows, encodings, checkpoints, seeded training."""
+"""Unit tests of rolo.tracking.models and rolo.tracking.training: windows, encodings, checkpoints, seeded training."""
 
 from dataclasses import replace
 
@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from rolo.data import RoloInputError
+from rolo.errors import RoloInputError
 
-from rolo.association import AssociationParams
-from rolo.boxes import cxcywh_norm_to_xyxy, xyxy_to_cxcywh_norm
-from rolo.experiments import make_split
-from rolo.models import (
+from rolo.tracking.association import AssociationParams
+from rolo.utils.boxes import cxcywh_norm_to_xyxy, xyxy_to_cxcywh_norm
+from rolo.data.splits import make_split
+from rolo.tracking.models import (
     ModelConfig,
     RoloLSTM,
     decode_output,
@@ -21,8 +21,8 @@ from rolo.models import (
     save_checkpoint,
     window_indices,
 )
-from rolo.tracking import Rolo, VideoFrames, track
-from rolo.training import TrainingVideo, TrainParams, build_windows, prepare_video, train_model
+from rolo.tracking.trackers import Rolo, VideoFrames, track
+from rolo.tracking.training import TrainingVideo, TrainParams, build_windows, prepare_video, train_model
 
 C = 8
 IMAGE_WH = (100.0, 80.0)

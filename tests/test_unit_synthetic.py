@@ -1,4 +1,4 @@
-"""Unit tests of rolo.synthetic: deterministic rendering and OTB-layout output."""
+"""Unit tests of rolo.data.synthetic: deterministic rendering and OTB-layout output."""
 
 import json
 from dataclasses import replace
@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from rolo.data import load_sequence, read_otb_boxes
-from rolo.synthetic import CHALLENGES, SynthParams, render_sequence, write_sequence
+from rolo.data.sequences import load_sequence, read_otb_boxes
+from rolo.data.synthetic import CHALLENGES, SynthParams, render_sequence, write_sequence
 
 # target_size is scaled down with the image: the default (28..48 px, x1.6 under SV) does not fit 96x80
 SMALL = SynthParams(width=96, height=80, frames=12, target_size=(10.0, 16.0))

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from conftest import TINY_CONFIG, planned_jobs, snakemake, write_config
-from rolo.data import load_sequence, read_otb_boxes, read_otb_xyxy
-from rolo.experiments import read_splits
-from rolo.metrics import SCORE_COLUMNS, summarize_errors, track_errors
+from rolo.data.sequences import load_sequence, read_otb_boxes, read_otb_xyxy
+from rolo.data.splits import read_splits
+from rolo.evaluation.protocols import SCORE_COLUMNS, track_errors
+from rolo.evaluation.metrics import summarize_errors
 
 EXPERIMENTS = TINY_CONFIG["experiments"]
 TRACKERS = TINY_CONFIG["trackers"]
@@ -142,7 +143,7 @@ def test_light_jobs_do_not_import_torch():
     import sys
 
     code = (
-        "import sys, rolo.runtime, rolo.tracking, rolo.evaluation, rolo.experiments, rolo.features; "
+        "import sys, rolo.utils.runtime, rolo.tracking.trackers, rolo.evaluation.tables, rolo.data.splits, rolo.detection.extraction; "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,12 +11,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from rolo.data import RoloInputError
+from rolo.errors import RoloInputError
 
 
 def add_score(subparsers) -> None:
     """``rolo score``: score OTB-format result files against OTB ground truth."""
-    from rolo.otb import PROTOCOLS
+    from rolo.evaluation.protocols import PROTOCOLS
 
     p = subparsers.add_parser(
         "score",
@@ -40,9 +40,10 @@ def add_score(subparsers) -> None:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from rolo.data import atomic_path
-    from rolo.otb import expand_names
-    from rolo.scoring import PROTOCOL_NOTES, result_names, score_results
+    from rolo.utils.io import atomic_path
+    from rolo.data.otb import expand_names
+    from rolo.evaluation.protocols import PROTOCOL_NOTES
+    from rolo.evaluation.scoring import result_names, score_results
 
     if args.sequences:
         names = expand_names([n for arg in args.sequences for n in arg.split(",") if n])
@@ -59,6 +60,8 @@ def run_score(args: argparse.Namespace) -> int:
 
 def add_track(subparsers) -> None:
     """``rolo track``: follow a target through a video or an image folder with a trained model."""
+    from rolo.detection.extraction import ExtractionParams
+
     p = subparsers.add_parser(
         "track",
         help="follow a target in a video file or image folder with a trained ROLO model",
@@ -80,12 +83,14 @@ def add_track(subparsers) -> None:
     p.add_argument("--video", metavar="OUT.mp4", help="also write an annotated, browser-playable MP4")
     p.add_argument("--start", type=int, default=1, help="1-based frame to start on, given --init (default: 1)")
     p.add_argument("--end", type=int, help="1-based last frame to track (default: the source's last)")
-    p.add_argument("--batch", type=int, default=16,
+    defaults = ExtractionParams()  # one source of the extraction defaults (the pipeline's too)
+    p.add_argument("--batch", type=int, default=defaults.batch,
                    help="frames per detector forward pass, aligned to the source's first frame; use the "
-                   "pipeline's extraction.batch (default 16) to reproduce its tracks bit for bit")
-    p.add_argument("--conf", type=float, default=0.05, help="NMS confidence floor (extraction.conf; default 0.05)")
-    p.add_argument("--iou", type=float, default=0.7, help="NMS IoU (extraction.iou; default 0.7)")
-    p.add_argument("--max-det", type=int, default=10, help="detections kept per frame (extraction.max_det; default 10)")
+                   f"pipeline's extraction.batch (default {defaults.batch}) to reproduce its tracks bit for bit")
+    p.add_argument("--conf", type=float, default=defaults.conf, help=f"NMS confidence floor (extraction.conf; default {defaults.conf})")
+    p.add_argument("--iou", type=float, default=defaults.iou, help=f"NMS IoU (extraction.iou; default {defaults.iou})")
+    p.add_argument("--max-det", type=int, default=defaults.max_det,
+                   help=f"detections kept per frame (extraction.max_det; default {defaults.max_det})")
     p.add_argument("--device", help="torch device (default: CUDA when present, else CPU)")
     p.add_argument("--threads", type=int,
                    help="torch CPU threads (default: torch's). The pipeline extracts on its job's threads (2 in the "
@@ -98,7 +103,7 @@ def add_track(subparsers) -> None:
 def run_track(args: argparse.Namespace) -> int:
     import os
 
-    from rolo.detector import ultralytics_offline
+    from rolo.detection.detector import ultralytics_offline
 
     ultralytics_offline()
     # idle OpenMP threads sleep instead of spinning: decoding, the detector and the video encoder share
@@ -111,12 +116,13 @@ def run_track(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from rolo.live import track_source
+    from rolo.detection.extraction import ExtractionParams
+    from rolo.tracking.live import track_source
 
+    extraction = ExtractionParams(batch=args.batch, conf=args.conf, iou=args.iou, max_det=args.max_det, device=args.device)
     s = track_source(
         args.source, args.init, args.model, args.out, detector=args.detector, out_video=args.video,
-        start=args.start, end=args.end, batch=args.batch, conf=args.conf, iou=args.iou, max_det=args.max_det,
-        device=args.device, fps=args.fps, progress=not args.quiet,
+        start=args.start, end=args.end, extraction=extraction, fps=args.fps, progress=not args.quiet,
     )
     print(f"tracked {s.frames} frames ({s.first + 1}..{s.first + s.frames}) in {s.seconds:.1f} s: {s.fps:.1f} frames/s")
     print(f"wrote {', '.join(p for p in (s.csv, s.video) if p)}")

@@ -1,4 +1,9 @@
-# Helpers and input functions shared by the rules.
+# Path conventions, input functions and config checks shared by the rules.
+#
+# Every file a job reads is declared as an input, and every path is written once, here: rules
+# name their inputs with the functions below (dicts, through `unpack`), and the scripts build their
+# per-video maps from `snakemake.input` (keys "<kind>:<video>", see rolo.utils.runtime.grouped);
+# `params` carry values only.
 import sys
 from pathlib import Path
 
@@ -7,29 +12,51 @@ from snakemake.exceptions import WorkflowError
 # The workflow always runs this checkout's package (scripts do the same via scripts/_bootstrap.py).
 sys.path.insert(0, str(Path(workflow.main_snakefile).resolve().parent / "src"))
 
-from rolo.data import RoloInputError
-from rolo.experiments import experiment_videos, test_videos, train_videos
-from rolo.otb import find_entry, find_folder
-from rolo.evaluation import PAPER_FILES, parse_setting
-from rolo.provenance import code_hash, data_hash
-from rolo.tracking import ROLO_KINDS, TRACKER_INPUTS
+from rolo.errors import RoloInputError
+from rolo.data.splits import SPLITS, experiment_videos, test_videos, train_videos
+from rolo.data.otb import find_entry, find_folder
+from rolo.evaluation.tables import PAPER_FILES, parse_setting
+from rolo.tracking import registry
+from rolo.utils.provenance import code_hash, data_hash
 
 ENV = "../../environment.yml"
-REPO_DIR = Path(workflow.main_snakefile).resolve().parent  # data shipped with the workflow lives here
+# data shipped with the workflow lives here
+REPO_DIR = Path(workflow.main_snakefile).resolve().parent
 
 DATA = config["dataset"]["root"]
 SYNTHETIC = config["dataset"].get("synthetic")
 EXPERIMENTS = config["experiments"]
 TRACKERS = config["trackers"]
 DETECTOR_TRAIN = config["detector"].get("train")
-# Real OTB-2015 (dataset.otb): names resolve through the catalog (rolo.otb); each sequence is prepared
-# for the scoring protocol as a plain OTB-layout folder under SEQUENCES (workflow/rules/download.smk).
+# Real OTB-2015 (dataset.otb): names resolve through the catalog (rolo.data.otb); each sequence is
+# prepared for the scoring protocol as a plain OTB-layout folder under SEQUENCES (download.smk).
 # dataset.synthetic takes precedence: Snakemake merges --configfile config/demo.yaml over
 # config/config.yaml, whose dataset.otb the demo thereby inherits.
 OTB = None if SYNTHETIC else config["dataset"].get("otb")
 OTB_LOCAL = OTB.get("otb_root") if OTB else None
 OTB_PROTOCOL = OTB.get("protocol", "official") if OTB else None
 SEQUENCES = f"resources/otb_sequences/{OTB_PROTOCOL}" if OTB else DATA
+
+# --- paths: each written once ------------------------------------------------------------------
+
+EXP = "results/{exp}"
+SPLITS_JSON = f"{EXP}/splits.json"
+FEATURES = "results/features/{video}"
+TRACKS = f"{EXP}/tracks/{{tracker}}"
+MODELS = f"{EXP}/models"
+FIG = f"{EXP}/figures"
+SWEEP_TRACKS = f"{EXP}/sweeps/tracks/{{setting}}"
+SWEEP_MODELS = f"{EXP}/sweeps/models"
+VAR = f"{EXP}/variation/seed{{seed}}"
+DETECTOR_WEIGHTS = "results/detector/weights.pt"
+
+
+def splits_json(exp):
+    return SPLITS_JSON.format(exp=exp)
+
+
+def track_dir(exp, tracker):
+    return TRACKS.format(exp=exp, tracker=tracker)
 
 
 def experiment_video_set():
@@ -42,11 +69,18 @@ def scored_video_set():
 
 def _check_config():
     """Cross-field checks the JSON schema cannot express; errors name the setting."""
+    unknown = [t for t in TRACKERS if t not in registry.TRACKERS]
+    if unknown:
+        raise WorkflowError(
+            f"trackers: unknown {unknown}; known (src/rolo/tracking/registry.py): {', '.join(registry.TRACKERS)}"
+        )
     for name, exp in EXPERIMENTS.items():
-        if exp["protocol"] == "disjoint":
+        if exp["split"] == "disjoint":
             both = sorted(set(exp["train"]) & set(exp["test"]))
             if both:
-                raise WorkflowError(f"experiments.{name}: videos both in train and test: {both}")
+                raise WorkflowError(
+                    f"experiments.{name}: videos both in train and test: {both}"
+                )
     if DETECTOR_TRAIN:
         det = set(DETECTOR_TRAIN["sequences"]) | set(DETECTOR_TRAIN["val"])
         leaked = sorted(det & set(scored_video_set()))
@@ -61,8 +95,13 @@ def _check_config():
             needed |= set(DETECTOR_TRAIN["sequences"]) | set(DETECTOR_TRAIN["val"])
         missing = sorted(needed - set(SYNTHETIC["sequences"]))
         if missing:
-            raise WorkflowError(f"dataset.synthetic.sequences: no definition for {missing}")
-    for key, section in (("sweeps", config.get("sweeps")), ("heatmap_figures", config.get("heatmap_figures"))):
+            raise WorkflowError(
+                f"dataset.synthetic.sequences: no definition for {missing}"
+            )
+    for key, section in (
+        ("sweeps", config.get("sweeps")),
+        ("heatmap_figures", config.get("heatmap_figures")),
+    ):
         if section and section["experiment"] not in EXPERIMENTS:
             raise WorkflowError(
                 f"{key}.experiment: {section['experiment']!r} is not one of experiments {sorted(EXPERIMENTS)} "
@@ -81,6 +120,7 @@ def _check_config():
 
 _check_config()
 
+
 wildcard_constraints:
     video=r"[A-Za-z0-9_.-]+",
     exp="|".join(EXPERIMENTS),
@@ -91,15 +131,24 @@ wildcard_constraints:
     setting=r"(coordinate|heatmap)_s[1-9][0-9]*(_e[1-9][0-9]*)?",
 
 
+# --- sequences and extraction outputs ----------------------------------------------------------
+
+
 def seq_dir(video):
     return f"{SEQUENCES}/{video}"
 
 
-def seq_files(video):
-    """A sequence's ground truth and image folder (inputs; generated by the data rules for the demo,
-    prepared from the OTB folders for OTB)."""
+def sequence_files(video):
+    """A sequence's ground truth and image folder (and, for OTB, the record of the scoring protocol
+    it was prepared for): generated by the data rules for the demo, prepared from the OTB folders
+    for OTB. Scripts find the sequence folder as the ground truth's parent."""
     if OTB:
-        return {"gt": f"{SEQUENCES}/{video}/groundtruth_rect.txt", "img": f"{SEQUENCES}/{video}/img"}
+        d = seq_dir(video)
+        return {
+            "gt": f"{d}/groundtruth_rect.txt",
+            "img": f"{d}/img",
+            "sequence": f"{d}/sequence.json",
+        }
     if not SYNTHETIC and not Path(DATA).is_dir():
         raise WorkflowError(
             f"dataset.root: {DATA} not found. Put the OTB sequences there (<Name>/img, "
@@ -107,6 +156,29 @@ def seq_files(video):
             "demo: snakemake --configfile config/demo.yaml --cores 2"
         )
     return {"gt": f"{DATA}/{video}/groundtruth_rect.txt", "img": f"{DATA}/{video}/img"}
+
+
+def feature_files(video):
+    d = FEATURES.format(video=video)
+    return {
+        "features": f"{d}/features.npy",
+        "detections": f"{d}/detections.npy",
+        "meta": f"{d}/meta.json",
+    }
+
+
+def keyed(per_video):
+    """``{video: {kind: path}}`` -> named inputs ``{"<kind>:<video>": path}``
+    (read back by rolo.utils.runtime.grouped)."""
+    return {
+        f"{kind}:{v}": path
+        for v, files in per_video.items()
+        for kind, path in files.items()
+    }
+
+
+def sequences_of(videos):
+    return keyed({v: sequence_files(v) for v in videos})
 
 
 def otb_source(video):
@@ -119,7 +191,7 @@ def otb_source(video):
         return str(find_folder(OTB_LOCAL, entry))
     except RoloInputError as e:
         raise WorkflowError(
-            f"dataset.otb.otb_root: {e}. Point it at a copy of OTB-2015 (<Folder>/img/, ground truth), "
+            f"dataset.otb.otb_root: {e}. Point it at a copy of OTB-2015 (<Folder>/img, ground truth), "
             f"unset it to download the sequences into {DATA}, or run the offline demo: "
             "snakemake --configfile config/demo.yaml --cores 2"
         ) from None
@@ -128,14 +200,19 @@ def otb_source(video):
 def detector_weights():
     """The detector used for extraction: the trained one, or detector.model as configured."""
     if DETECTOR_TRAIN:
-        return "results/detector/weights.pt"
+        return DETECTOR_WEIGHTS
     return config["detector"]["model"]
 
 
 def detector_input():
     """The detector as a file input when it is a file (trained weights or a local .pt)."""
     w = detector_weights()
-    if not DETECTOR_TRAIN and w.endswith(".pt") and not Path(w).is_file() and not config["detector"].get("url"):
+    if (
+        not DETECTOR_TRAIN
+        and w.endswith(".pt")
+        and not Path(w).is_file()
+        and not config["detector"].get("url")
+    ):
         raise WorkflowError(
             f"detector.model: weights {w} not found. Download them (e.g. yolov8s.pt from the "
             "Ultralytics releases) to that path, set detector.url to fetch them, or use a model yaml / the demo config"
@@ -143,148 +220,285 @@ def detector_input():
     return [w] if w.endswith(".pt") else []
 
 
-def feature_files(video):
-    d = f"results/features/{video}"
-    return [f"{d}/features.npy", f"{d}/detections.npy", f"{d}/meta.json"]
+# --- experiments: splits, training, tracking ---------------------------------------------------
 
 
-def exp_train_inputs(wildcards):
+def experiment_sequences(wildcards):
+    """Every video of an experiment: ground truth and frames."""
+    return sequences_of(experiment_videos(EXPERIMENTS[wildcards.exp]))
+
+
+def train_inputs(wildcards):
+    """The splits, and per training video its extraction outputs and sequence."""
     videos = train_videos(EXPERIMENTS[wildcards.exp])
-    return [f for v in videos for f in feature_files(v)] + [seq_files(v)["gt"] for v in videos]
-
-
-def exp_test_features(wildcards):
-    return [f for v in test_videos(EXPERIMENTS[wildcards.exp]) for f in feature_files(v)]
-
-
-def exp_test_gts(wildcards):
-    return [seq_files(v)["gt"] for v in test_videos(EXPERIMENTS[wildcards.exp])]
+    files = {v: feature_files(v) | sequence_files(v) for v in videos}
+    return {"splits": splits_json(wildcards.exp)} | keyed(files)
 
 
 def rolo_model(exp, kind="coordinate", steps=None):
     """The checkpoint of an experiment's ROLO model of ``kind`` with ``steps`` (default rolo.steps)."""
-    return f"results/{exp}/models/{kind}_s{steps or config['rolo']['steps']}.pt"
+    return f"{MODELS.format(exp=exp)}/{kind}_s{steps or config['rolo']['steps']}.pt"
 
 
 def rolo_loss(exp, kind="coordinate", steps=None):
     return rolo_model(exp, kind, steps).removesuffix(".pt") + "_loss.csv"
 
 
-def track_model(wildcards):
-    """The checkpoint a tracker runs (ROLO trackers: the model of their kind at rolo.steps)."""
-    if "model" not in TRACKER_INPUTS[wildcards.tracker]:
-        return []
-    return [rolo_model(wildcards.exp, ROLO_KINDS[wildcards.tracker])]
-
-
-# --- sweeps (workflow/rules/sweeps.smk) and heatmap figures ---------------------------------------
-
-SWEEPS = {"kinds": ["coordinate", "heatmap"], "steps": [1, 3, 6, 9], "epochs": [10, 30, 100]} | (config.get("sweeps") or {})
-HEATMAP_FIGURES = config.get("heatmap_figures") or {}
-
-
-def epoch_model(exp, kind, steps, epochs):
-    """A checkpoint of the epoch sweep's training run (kind, steps), read at ``epochs``."""
-    return f"results/{exp}/sweeps/models/{kind}_s{steps}_e{epochs}.pt"
-
-
-def sweep_settings(exp):
-    """``({steps setting: track dir}, {epochs setting: track dir})`` of the sweeps on ``exp``
-    (names of rolo.evaluation.parse_setting)."""
-    if SWEEPS.get("experiment") != exp:
-        return {}, {}
-    d = f"results/{exp}/sweeps/tracks"
-    steps = {f"{k}_s{s}": f"{d}/{k}_s{s}" for k in SWEEPS["kinds"] for s in SWEEPS["steps"]}
-    epochs = {
-        f"{k}_s{config['rolo']['steps']}_e{e}": f"{d}/{k}_s{config['rolo']['steps']}_e{e}"
-        for k in SWEEPS["kinds"] for e in sorted(SWEEPS["epochs"])
-    }
-    return steps, epochs
-
-
-def setting_model(wildcards):
-    """The model a sweep setting tracks with: the steps sweep trains one model per steps value
-    (rolo.epochs epochs, the same rule as the trackers' models); the epoch sweep reads one run."""
-    s = parse_setting(wildcards.setting)
-    if s["epochs"] is None:
-        return [rolo_model(wildcards.exp, s["kind"], s["steps"])]
-    return [epoch_model(wildcards.exp, s["kind"], s["steps"], s["epochs"])]
-
-
-def previous_epoch_model(wildcards):
-    """The epoch sweep's run is cut into segments at the listed epoch counts: the checkpoint of
-    ``epochs`` resumes from that of the largest listed count below it (none: trains from scratch)."""
-    below = [e for e in SWEEPS.get("epochs", []) if e < int(wildcards.epochs)]
-    if not below:
-        return []
-    return [epoch_model(wildcards.exp, wildcards.kind, wildcards.steps, max(below))]
-
-
-def sweep_targets(exp):
-    if SWEEPS.get("experiment") != exp:
-        return []
-    figs = [f"results/{exp}/figures/{f}.{ext}" for f in ("sweep_steps", "sweep_aos") for ext in ("png", "pdf")]
-    return [f"results/{exp}/sweep_{t}.csv" for t in ("aos", "steps", "epochs")] + figs
-
-
-def heatmap_targets(exp):
-    if "rolo_heatmap" not in TRACKERS or HEATMAP_FIGURES.get("experiment") != exp:
-        return []
-    strips = [f"results/{exp}/figures/heatmap_strip_{v}.png" for v in test_videos(EXPERIMENTS[exp])]
-    return strips + [f"results/{exp}/figures/heatmap_pairs.png"]
-
-
-def track_video_files(exp, tracker):
-    """{video: {"features", "detections", "meta", "images"}} of what the tracker reads per test video."""
-    needs = TRACKER_INPUTS[tracker]
+def tracker_video_files(exp, tracker):
+    """``{video: {kind: path}}`` of what ``tracker`` reads per test video (its registry inputs)."""
+    needs = registry.spec(tracker).inputs
     out = {}
     for v in test_videos(EXPERIMENTS[exp]):
         files = {}
         if "features" in needs:
-            files.update(zip(("features", "detections", "meta"), feature_files(v)))
+            files |= feature_files(v)
         if "images" in needs:
-            files["images"] = seq_files(v)["img"]
+            files["images"] = sequence_files(v)["img"]
         out[v] = files
     return out
 
 
-def track_input_files(exp, tracker):
-    return [f for files in track_video_files(exp, tracker).values() for f in files.values()]
+def tracking_inputs(exp, tracker, model=None):
+    """Named inputs of a tracking job: the splits, the model (ROLO trackers) and per-video files."""
+    spec = registry.spec(tracker)
+    files = {"splits": splits_json(exp)} | keyed(tracker_video_files(exp, tracker))
+    if spec.model_kind:
+        files["model"] = model or rolo_model(exp, spec.model_kind)
+    return files
 
 
 def track_inputs(wildcards):
-    return track_input_files(wildcards.exp, wildcards.tracker)
+    return tracking_inputs(wildcards.exp, wildcards.tracker)
+
+
+def association_settings(tracker):
+    """The association settings, for the trackers that associate detections (a value, so that only
+    their jobs rerun when the settings change)."""
+    return config["association"] if registry.spec(tracker).association else {}
+
+
+def track_dirs(exp, trackers=None):
+    return {t: track_dir(exp, t) for t in (TRACKERS if trackers is None else trackers)}
+
+
+# --- evaluation and figures -----------------------------------------------------------------------
+
+
+def scoring_inputs(exp, tracks, detections=True):
+    """Named inputs of a scoring job: the splits, ``{tracker or setting: track dir}`` as
+    ``track:<name>``, and per test video its sequence (and detections and extraction record).
+    """
+    videos = test_videos(EXPERIMENTS[exp])
+    files = {v: sequence_files(v) for v in videos}
+    if detections:
+        for v in videos:
+            files[v] = files[v] | {
+                k: p for k, p in feature_files(v).items() if k != "features"
+            }
+    return (
+        {"splits": splits_json(exp)}
+        | keyed(files)
+        | {f"track:{t}": d for t, d in tracks.items()}
+    )
+
+
+def evaluate_inputs(wildcards):
+    return scoring_inputs(wildcards.exp, track_dirs(wildcards.exp))
+
+
+def drawn_trackers():
+    """The configured trackers drawn on panels and videos (registry entries with a box colour)."""
+    return registry.drawn(TRACKERS)
+
+
+def panel_inputs(wildcards):
+    return {"aos": f"results/{wildcards.exp}/aos.csv"} | scoring_inputs(
+        wildcards.exp, track_dirs(wildcards.exp, drawn_trackers()), detections=False
+    )
+
+
+def video_inputs(wildcards):
+    tracks = {
+        f"track:{t}": d for t, d in track_dirs(wildcards.exp, drawn_trackers()).items()
+    }
+    return (
+        {"splits": splits_json(wildcards.exp)}
+        | sequence_files(wildcards.video)
+        | tracks
+    )
 
 
 def video_attributes(video):
     """Challenge tags of a video: the synthetic generator's, or OTB's from the catalog."""
     if SYNTHETIC:
         return list(SYNTHETIC["sequences"].get(video, []))
-    try:
-        from rolo.otb import video_attributes as otb_attributes
-    except ImportError:
-        return []
+    from rolo.data.otb import video_attributes as otb_attributes
+
     return otb_attributes(video)
+
+
+# --- sweeps (sweeps.smk) and heatmap figures -------------------------------------------------------
+
+SWEEPS = {
+    "kinds": ["coordinate", "heatmap"],
+    "steps": [1, 3, 6, 9],
+    "epochs": [10, 30, 100],
+} | (config.get("sweeps") or {})
+HEATMAP_FIGURES = config.get("heatmap_figures") or {}
+
+
+def epoch_model(exp, kind, steps, epochs):
+    """A checkpoint of the epoch sweep's training run (kind, steps), read at ``epochs``."""
+    return f"{SWEEP_MODELS.format(exp=exp)}/{kind}_s{steps}_e{epochs}.pt"
+
+
+def sweep_settings(exp):
+    """``({steps setting: track dir}, {epochs setting: track dir})`` of the sweeps on ``exp``
+    (names of rolo.evaluation.tables.parse_setting)."""
+    if SWEEPS.get("experiment") != exp:
+        return {}, {}
+    d = lambda s: SWEEP_TRACKS.format(exp=exp, setting=s)
+    steps = {
+        f"{k}_s{s}": d(f"{k}_s{s}") for k in SWEEPS["kinds"] for s in SWEEPS["steps"]
+    }
+    s0 = config["rolo"]["steps"]
+    epochs = {
+        f"{k}_s{s0}_e{e}": d(f"{k}_s{s0}_e{e}")
+        for k in SWEEPS["kinds"]
+        for e in sorted(SWEEPS["epochs"])
+    }
+    return steps, epochs
+
+
+def setting_model(exp, setting):
+    """The model a sweep setting tracks with: the steps sweep trains one model per steps value
+    (rolo.epochs epochs, the same rule as the trackers' models); the epoch sweep reads one run.
+    """
+    s = parse_setting(setting)
+    if s["epochs"] is None:
+        return rolo_model(exp, s["kind"], s["steps"])
+    return epoch_model(exp, s["kind"], s["steps"], s["epochs"])
+
+
+def setting_tracker(setting):
+    """The registry's ROLO tracker of a sweep setting's model kind."""
+    kind = parse_setting(setting)["kind"]
+    return next(n for n, s in registry.TRACKERS.items() if s.model_kind == kind)
+
+
+def setting_inputs(wildcards):
+    model = setting_model(wildcards.exp, wildcards.setting)
+    return tracking_inputs(wildcards.exp, setting_tracker(wildcards.setting), model)
+
+
+def epoch_train_inputs(wildcards):
+    """The epoch sweep's run is cut into segments at the listed epoch counts: the checkpoint of
+    ``epochs`` resumes from that of the largest listed count below it (none: trains from scratch).
+    """
+    below = [e for e in SWEEPS.get("epochs", []) if e < int(wildcards.epochs)]
+    previous = (
+        {
+            "previous": epoch_model(
+                wildcards.exp, wildcards.kind, wildcards.steps, max(below)
+            )
+        }
+        if below
+        else {}
+    )
+    return train_inputs(wildcards) | previous
+
+
+def sweep_inputs(wildcards):
+    steps, epochs = sweep_settings(wildcards.exp)
+    return scoring_inputs(wildcards.exp, steps | epochs, detections=False)
+
+
+def sweep_targets(exp):
+    if SWEEPS.get("experiment") != exp:
+        return []
+    figs = [
+        f"{FIG.format(exp=exp)}/{f}.{ext}"
+        for f in ("sweep_steps", "sweep_aos")
+        for ext in ("png", "pdf")
+    ]
+    return [f"results/{exp}/sweep_{t}.csv" for t in ("aos", "steps", "epochs")] + figs
+
+
+def heatmap_targets(exp):
+    if "rolo_heatmap" not in TRACKERS or HEATMAP_FIGURES.get("experiment") != exp:
+        return []
+    strips = [
+        f"{FIG.format(exp=exp)}/heatmap_strip_{v}.png"
+        for v in test_videos(EXPERIMENTS[exp])
+    ]
+    return strips + [f"{FIG.format(exp=exp)}/heatmap_pairs.png"]
+
+
+def heatmap_inputs(wildcards):
+    videos = (
+        [wildcards.video]
+        if "video" in wildcards.keys()
+        else test_videos(EXPERIMENTS[wildcards.exp])
+    )
+    return {
+        "splits": splits_json(wildcards.exp),
+        "track:rolo_heatmap": track_dir(wildcards.exp, "rolo_heatmap"),
+    } | sequences_of(videos)
 
 
 def experiment_targets(exp):
     """Every table, figure and video of one experiment."""
-    figs = [f"results/{exp}/figures/{f}.{ext}" for f in ("success_precision", "attributes", "aos_bars", "loss", "panel") for ext in ("png", "pdf")]
+    kinds = ["success_precision", "attributes", "aos_bars", "panel"]
+    kinds += (
+        ["loss"]
+        if any(registry.spec(t).model_kind == "coordinate" for t in TRACKERS)
+        else []
+    )
+    figs = [f"{FIG.format(exp=exp)}/{f}.{ext}" for f in kinds for ext in ("png", "pdf")]
     videos = [f"results/{exp}/videos/{v}.mp4" for v in test_videos(EXPERIMENTS[exp])]
-    return [f"results/{exp}/aos.csv", f"results/{exp}/paper_comparison.csv", *figs, *videos, *sweep_targets(exp),
-            *heatmap_targets(exp)]
+    paper = [f"results/{exp}/paper_comparison.csv"] if "rolo" in TRACKERS else []
+    return [
+        f"results/{exp}/aos.csv",
+        *paper,
+        *figs,
+        *videos,
+        *sweep_targets(exp),
+        *heatmap_targets(exp),
+    ]
 
 
-VAR = "results/{exp}/variation/seed{seed}"
+# --- seed variation (variation.smk) ---------------------------------------------------------------
+
 TRAIN_SEEDS = config["variation"]["train_seeds"]
-DATA_SEEDS = [s for s in config["variation"]["data_seeds"] if SYNTHETIC and s != SYNTHETIC["seed"]]
+DATA_SEEDS = [
+    s for s in config["variation"]["data_seeds"] if SYNTHETIC and s != SYNTHETIC["seed"]
+]
+VARIED = [t for t in TRACKERS if registry.spec(t).model_kind == "coordinate"]
+"""The trackers retrained per training seed (the others' tracks do not depend on it)."""
 
 
 def seed_track_dirs(wc):
-    """A training seed's ROLO tracks with the main run's tracks of every other tracker (they do not
-    depend on the training seed)."""
-    rolo = f"results/{wc.exp}/variation/seed{wc.seed}/tracks/rolo"
-    return {t: rolo if t == "rolo" else f"results/{wc.exp}/tracks/{t}" for t in TRACKERS}
+    """A training seed's ROLO tracks with the main run's tracks of every other tracker."""
+    return {
+        t: (
+            f"{VAR}/tracks/{t}".format(exp=wc.exp, seed=wc.seed)
+            if t in VARIED
+            else track_dir(wc.exp, t)
+        )
+        for t in TRACKERS
+    }
+
+
+def seed_evaluate_inputs(wildcards):
+    return scoring_inputs(wildcards.exp, seed_track_dirs(wildcards))
+
+
+def seed_track_inputs(wildcards):
+    return tracking_inputs(
+        wildcards.exp,
+        wildcards.tracker,
+        f"{VAR}/models/{wildcards.tracker}.pt".format(**wildcards),
+    )
 
 
 def all_targets():

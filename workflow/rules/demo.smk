@@ -1,31 +1,26 @@
-# `rolo track` on one test video of an experiment, as a user runs it on their own video (README): the
-# experiment's model, from the split's start box, over the video's test segment, with the detector
-# running online frame by frame. Target: `snakemake --configfile config/demo.yaml --cores 2 track_demo`
+# `rolo track` on one test video of an experiment, as a user runs it on their own video (docs/track.md):
+# the experiment's model, from the split's start box, over the video's test segment, with the detector
+# running online frame by frame. Target: `snakemake track_demo --configfile config/demo.yaml --cores 2`
 # (config track_demo.experiment / track_demo.video; default: the first experiment's first test video).
-from rolo.live import track_demo_choice
+from rolo.tracking.live import track_demo_choice
 
 
 rule track_demo_video:
     input:
-        splits="results/{exp}/splits.json",
-        img=lambda wc: seq_files(wc.video)["img"],
+        splits=SPLITS_JSON,
+        img=lambda wc: sequence_files(wc.video)["img"],
         model=lambda wc: rolo_model(wc.exp),
         detector=lambda wc: detector_input(),
     output:
-        csv="results/{exp}/demo/{video}.csv",
-        mp4="results/{exp}/demo/{video}.mp4",
-        png="results/{exp}/demo/{video}.png",
-    params:
-        # None: the detector the checkpoint records
-        detector=lambda wc, input: input.detector[0] if input.detector else None,
-        extraction=config["extraction"],
-        code=code_hash("live"),
-    conda:
-        ENV
+        csv=f"{EXP}/demo/{{video}}.csv",
+        mp4=f"{EXP}/demo/{{video}}.mp4",
+        png=f"{EXP}/demo/{{video}}.png",
     log:
         "logs/track_demo/{exp}/{video}.log",
     benchmark:
         "results/benchmarks/track_demo/{exp}/{video}.tsv"
+    conda:
+        ENV
     # as many threads as extract_features: the same batches on the same threads give the pipeline's
     # features bit for bit, hence its track
     threads: 2
@@ -33,6 +28,11 @@ rule track_demo_video:
         gpu=1,
         mem_mb=2000,
         runtime=30,
+    params:
+        # None: the detector the checkpoint records
+        detector=lambda wc, input: input.detector[0] if input.detector else None,
+        extraction=config["extraction"],
+        code=code_hash("tracking.live"),
     script:
         "../scripts/track_demo.py"
 

@@ -3,58 +3,54 @@
 
 rule evaluate:
     input:
-        splits="results/{exp}/splits.json",
-        gts=exp_test_gts,
-        tracks=expand("results/{{exp}}/tracks/{tracker}", tracker=TRACKERS),
-        features=exp_test_features,
+        unpack(evaluate_inputs),
     output:
-        aos="results/{exp}/aos.csv",
-        md="results/{exp}/aos.md",
-        summary="results/{exp}/summary.csv",
-        curves="results/{exp}/curves.csv",
-        detector="results/{exp}/detector.csv",
-        speed="results/{exp}/speed.csv",
-    params:
-        dirs=lambda wc: {v: seq_dir(v) for v in test_videos(EXPERIMENTS[wc.exp])},
-        tracks=lambda wc: {t: f"results/{wc.exp}/tracks/{t}" for t in TRACKERS},
-        detections=lambda wc: {
-            v: f"results/features/{v}/detections.npy" for v in test_videos(EXPERIMENTS[wc.exp])
-        },
-        metas=lambda wc: {v: f"results/features/{v}/meta.json" for v in test_videos(EXPERIMENTS[wc.exp])},
-        code=code_hash("evaluation"),
-    conda:
-        ENV
+        aos=f"{EXP}/aos.csv",
+        md=f"{EXP}/aos.md",
+        summary=f"{EXP}/summary.csv",
+        curves=f"{EXP}/curves.csv",
+        detector=f"{EXP}/detector.csv",
+        speed=f"{EXP}/speed.csv",
     log:
         "logs/evaluate/{exp}.log",
     benchmark:
         "results/benchmarks/evaluate/{exp}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        code=code_hash("evaluation.tables"),
     script:
         "../scripts/evaluate.py"
 
 
 rule paper_comparison:
     input:
-        "results/{exp}/aos.csv",
+        f"{EXP}/aos.csv",
     output:
-        csv=report("results/{exp}/paper_comparison.csv", caption="../report/paper.rst", category="{exp}", subcategory="Paper"),
-        md="results/{exp}/paper_comparison.md",
-    params:
-        protocol=lambda wc: EXPERIMENTS[wc.exp]["protocol"],
-        code=code_hash("evaluation"),
-        paper=data_hash(*PAPER_FILES),
-    conda:
-        ENV
+        csv=report(
+            f"{EXP}/paper_comparison.csv",
+            caption="../report/paper.rst",
+            category="{exp}",
+            subcategory="Paper",
+        ),
+        md=f"{EXP}/paper_comparison.md",
     log:
         "logs/paper_comparison/{exp}.log",
     benchmark:
         "results/benchmarks/paper_comparison/{exp}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        split=lambda wc: EXPERIMENTS[wc.exp]["split"],
+        code=code_hash("evaluation.tables"),
+        paper=data_hash(*PAPER_FILES),
     script:
         "../scripts/paper_comparison.py"

@@ -3,23 +3,18 @@
 
 rule extract_features:
     input:
-        img=lambda wc: seq_files(wc.video)["img"],
+        img=lambda wc: sequence_files(wc.video)["img"],
         detector=lambda wc: detector_input(),
     output:
-        features="results/features/{video}/features.npy",
-        detections="results/features/{video}/detections.npy",
-        meta="results/features/{video}/meta.json",
-    params:
-        detector=lambda wc, input: input.detector[0] if input.detector else detector_weights(),
-        scale=None if DETECTOR_TRAIN else config["detector"].get("scale"),
-        extraction={**config["extraction"], "imgsz": config["detector"]["imgsz"]},
-        code=code_hash("features"),
-    conda:
-        ENV
+        features=f"{FEATURES}/features.npy",
+        detections=f"{FEATURES}/detections.npy",
+        meta=f"{FEATURES}/meta.json",
     log:
         "logs/extract_features/{video}.log",
     benchmark:
         "results/benchmarks/extract_features/{video}.tsv"
+    conda:
+        ENV
     threads: 2
     # peak RSS 1.0 GB (demo: 256 px); 2.8 GB for YOLOv8s at 640 px, batch 16, 2 decoding workers
     # (0.4 s a frame on 2 CPU cores, so OTB's longest videos fit the hour even without a GPU)
@@ -27,5 +22,12 @@ rule extract_features:
         gpu=1,
         mem_mb=4000,
         runtime=60,
+    params:
+        detector=lambda wc, input: (
+            input.detector[0] if input.detector else detector_weights()
+        ),
+        scale=None if DETECTOR_TRAIN else config["detector"].get("scale"),
+        extraction={**config["extraction"], "imgsz": config["detector"]["imgsz"]},
+        code=code_hash("detection.extraction"),
     script:
         "../scripts/extract_features.py"

@@ -5,47 +5,39 @@
 # new features, new models: everything).
 
 
-
 use rule train_rolo as train_rolo_seed with:
+    input:
+        unpack(train_inputs),
     output:
-        model=f"{VAR}/models/rolo.pt",
-        loss=f"{VAR}/models/rolo_loss.csv",
-    params:
-        videos=lambda wc: {v: feature_files(v) + [seq_dir(v)] for v in train_videos(EXPERIMENTS[wc.exp])},
-        model={k: config["rolo"][k] for k in ("steps", "hidden", "layers", "output")},
-        train=lambda wc: {**{k: config["rolo"][k] for k in ("epochs", "batch", "lr")}, "seed": int(wc.seed)},
-        association=config["association"],
-        code=code_hash("training"),
+        model=f"{VAR}/models/{{tracker}}.pt",
+        loss=f"{VAR}/models/{{tracker}}_loss.csv",
     log:
-        "logs/variation/train_rolo/{exp}_seed{seed}.log",
+        "logs/variation/train_rolo/{exp}_seed{seed}_{tracker}.log",
     benchmark:
-        "results/benchmarks/variation/train_rolo/{exp}_seed{seed}.tsv"
+        "results/benchmarks/variation/train_rolo/{exp}_seed{seed}_{tracker}.tsv"
+    params:
+        model=lambda wc: {"kind": registry.spec(wc.tracker).model_kind}
+        | {k: config["rolo"][k] for k in ("steps", "hidden", "layers", "output")},
+        train=lambda wc: {k: config["rolo"][k] for k in ("epochs", "batch", "lr")}
+        | {"seed": int(wc.seed)},
+        association=config["association"],
+        code=code_hash("tracking.training"),
 
 
 use rule track as track_seed with:
     input:
-        splits="results/{exp}/splits.json",
-        videos=lambda wc: track_input_files(wc.exp, "rolo"),
-        model=[f"{VAR}/models/rolo.pt"],
+        unpack(seed_track_inputs),
     output:
-        directory(f"{VAR}/tracks/rolo"),
-    params:
-        tracker="rolo",
-        videos=lambda wc: track_video_files(wc.exp, "rolo"),
-        association=config["association"],
-        code=code_hash("tracking"),
+        directory(f"{VAR}/tracks/{{tracker}}"),
     log:
-        "logs/variation/track/{exp}_seed{seed}.log",
+        "logs/variation/track/{exp}_seed{seed}_{tracker}.log",
     benchmark:
-        "results/benchmarks/variation/track/{exp}_seed{seed}.tsv"
+        "results/benchmarks/variation/track/{exp}_seed{seed}_{tracker}.tsv"
 
 
 use rule evaluate as evaluate_seed with:
     input:
-        splits="results/{exp}/splits.json",
-        gts=exp_test_gts,
-        tracks=lambda wc: list(seed_track_dirs(wc).values()),
-        features=exp_test_features,
+        unpack(seed_evaluate_inputs),
     output:
         aos=f"{VAR}/aos.csv",
         md=f"{VAR}/aos.md",
@@ -53,12 +45,6 @@ use rule evaluate as evaluate_seed with:
         curves=f"{VAR}/curves.csv",
         detector=f"{VAR}/detector.csv",
         speed=f"{VAR}/speed.csv",
-    params:
-        dirs=lambda wc: {v: seq_dir(v) for v in test_videos(EXPERIMENTS[wc.exp])},
-        tracks=seed_track_dirs,
-        detections=lambda wc: {v: f"results/features/{v}/detections.npy" for v in test_videos(EXPERIMENTS[wc.exp])},
-        metas=lambda wc: {v: f"results/features/{v}/meta.json" for v in test_videos(EXPERIMENTS[wc.exp])},
-        code=code_hash("evaluation"),
     log:
         "logs/variation/evaluate/{exp}_seed{seed}.log",
     benchmark:
@@ -71,18 +57,18 @@ rule variation_train_seeds:
         expand(f"{VAR}/aos.csv", exp=list(EXPERIMENTS), seed=TRAIN_SEEDS),
     output:
         "results/variation/train_seeds.csv",
-    params:
-        tables=[(e, s, f"results/{e}/variation/seed{s}/aos.csv") for e in EXPERIMENTS for s in TRAIN_SEEDS],
-        data_seed=SYNTHETIC["seed"] if SYNTHETIC else None,
-        code=code_hash("evaluation"),
-    conda:
-        ENV
     log:
         "logs/variation/train_seeds.log",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        tables=[(e, s) for e in EXPERIMENTS for s in TRAIN_SEEDS],
+        data_seed=SYNTHETIC["seed"] if SYNTHETIC else None,
+        code=code_hash("evaluation.tables"),
     script:
         "../scripts/variation_collect.py"
 
@@ -91,24 +77,27 @@ rule variation_data_seed:
     """The whole workflow, rerun on synthetic data generated from another seed (nested run)."""
     output:
         "results/variation/data_seed{data_seed}/results/variation/train_seeds.csv",
-    params:
-        snakefile=str(REPO_DIR / "Snakefile"),
-        config=lambda wc: {
-            **config,
-            "dataset": {**config["dataset"], "synthetic": {**SYNTHETIC, "seed": int(wc.data_seed)}},
-            "variation": {"train_seeds": TRAIN_SEEDS, "data_seeds": []},
-        },
-    conda:
-        ENV
     log:
         "logs/variation/data_seed{data_seed}.log",
     benchmark:
         "results/benchmarks/variation/data_seed{data_seed}.tsv"
+    conda:
+        ENV
     threads: 2
     resources:
         gpu=1,
         mem_mb=4000,
         runtime=240,
+    params:
+        snakefile=str(REPO_DIR / "Snakefile"),
+        config=lambda wc: {
+            **config,
+            "dataset": {
+                **config["dataset"],
+                "synthetic": {**SYNTHETIC, "seed": int(wc.data_seed)},
+            },
+            "variation": {"train_seeds": TRAIN_SEEDS, "data_seeds": []},
+        },
     script:
         "../scripts/variation_nested.py"
 
@@ -117,19 +106,26 @@ rule variation:
     """Mean and std per (experiment, tracker) over training seeds x data seeds."""
     input:
         main="results/variation/train_seeds.csv",
-        nested=expand("results/variation/data_seed{data_seed}/results/variation/train_seeds.csv", data_seed=DATA_SEEDS),
+        nested=expand(
+            "results/variation/data_seed{data_seed}/results/variation/train_seeds.csv",
+            data_seed=DATA_SEEDS,
+        ),
     output:
-        csv=report("results/variation/summary.csv", caption="../report/variation.rst", category="Variation"),
+        csv=report(
+            "results/variation/summary.csv",
+            caption="../report/variation.rst",
+            category="Variation",
+        ),
         md="results/variation/summary.md",
-    params:
-        code=code_hash("evaluation"),
-    conda:
-        ENV
     log:
         "logs/variation/summary.log",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        code=code_hash("evaluation.tables"),
     script:
         "../scripts/variation_summary.py"

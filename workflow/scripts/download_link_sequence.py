@@ -2,11 +2,11 @@
 from pathlib import Path
 
 import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 
-from rolo.otb import find_entry, link_sequence
+from rolo.data.otb import find_entry, link_sequence
 
 meta = link_sequence(
     snakemake.input.source,

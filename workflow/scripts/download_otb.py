@@ -3,12 +3,12 @@ import sys
 from pathlib import Path
 
 import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 
-from rolo.download import DownloadError, fetch_otb_folder
-from rolo.otb import load_catalog
+from rolo.data.download import DownloadError, fetch_otb_folder
+from rolo.data.otb import load_catalog
 
 folder = snakemake.wildcards.folder
 dataset = snakemake.config["dataset"]

@@ -2,11 +2,11 @@
 import sys
 
 import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 
-from rolo.download import DownloadError, fetch_weights
+from rolo.data.download import DownloadError, fetch_weights
 
 detector = snakemake.config["detector"]
 settings = snakemake.config["download"]  # retries, backoff, timeout (schema defaults)

@@ -1,12 +1,19 @@
 """Snakemake script: one experiment's tables."""
 import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 
-from rolo.evaluation import evaluate_job
+from rolo.evaluation.tables import evaluate_job
+from rolo.utils.runtime import of_kind, sequence_dirs
 
-p = snakemake.params
+items = list(snakemake.input.items())
 evaluate_job(
-    snakemake.wildcards.exp, snakemake.input.splits, p.dirs, p.tracks, p.detections, p.metas, dict(snakemake.output.items())
+    snakemake.wildcards.exp,
+    snakemake.input.splits,
+    sequence_dirs(items),
+    of_kind(items, "track"),
+    of_kind(items, "detections"),
+    of_kind(items, "meta"),
+    dict(snakemake.output.items()),
 )

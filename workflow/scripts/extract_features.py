@@ -2,12 +2,12 @@
 from pathlib import Path
 
 import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 
-from rolo.detector import resolve_model
-from rolo.features import extract_features_job
+from rolo.detection.detector import resolve_model
+from rolo.detection.extraction import extract_features_job
 
 out = snakemake.output
 extract_features_job(

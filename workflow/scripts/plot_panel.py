@@ -1,10 +1,12 @@
 """Snakemake script: qualitative panel of test frames."""
 import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 
-from rolo.plots import panel_job
+from rolo.figures.plots import panel_job
+from rolo.utils.runtime import of_kind, sequence_dirs
 
-p = snakemake.params
-panel_job(snakemake.wildcards.exp, snakemake.input.aos, snakemake.input.splits, p.dirs, p.tracks, snakemake.output.png, snakemake.output.pdf)
+i, o = snakemake.input, snakemake.output
+items = list(i.items())
+panel_job(snakemake.wildcards.exp, i.aos, i.splits, sequence_dirs(items), of_kind(items, "track"), o.png, o.pdf)

@@ -2,11 +2,11 @@
 from pathlib import Path
 
 import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 
-from rolo.synthetic import SynthParams, write_sequence
+from rolo.data.synthetic import SynthParams, write_sequence
 
 g = snakemake.params.generator
 write_sequence(

@@ -1,17 +1,11 @@
 """Snakemake script: one tracker over one experiment's test videos."""
 import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 
-from rolo.tracking import track_job
+from rolo.tracking.trackers import track_job
+from rolo.utils.runtime import grouped
 
-model = snakemake.input.model[0] if snakemake.input.model else None
-track_job(
-    snakemake.params.tracker,
-    snakemake.input.splits,
-    snakemake.params.videos,
-    snakemake.params.association,
-    model,
-    snakemake.output[0],
-)
+i, p = snakemake.input, snakemake.params
+track_job(p.tracker, i.splits, grouped(i.items()), p.association, i.get("model"), snakemake.output[0])

@@ -1,6 +1,6 @@
 """Snakemake script: `rolo track` over one test video of an experiment (CSV, annotated MP4, still)."""
 import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 
@@ -8,7 +8,7 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `rolo track`: idle OpenMP threads sleep (torch not yet loaded)
 
-from rolo.live import demo_job
+from rolo.tracking.live import demo_job
 
 out = snakemake.output
 demo_job(

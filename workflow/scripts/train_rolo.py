@@ -1,12 +1,16 @@
 """Snakemake script: train one experiment's ROLO model."""
 import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 
-from rolo.training import train_job
+from pathlib import Path
 
-p = snakemake.params
-previous = snakemake.input.get("previous")  # the epoch sweep's earlier segment, if any
-train_job(snakemake.input.splits, p.videos, p.model, p.train, p.association, snakemake.output.model, snakemake.output.loss,
-          resume_from=previous[0] if previous else None, resumable=p.get("resumable", False))
+from rolo.tracking.training import train_job
+from rolo.utils.runtime import grouped
+
+i, p = snakemake.input, snakemake.params
+videos = {v: (f["features"], f["detections"], f["meta"], str(Path(f["gt"]).parent)) for v, f in grouped(i.items()).items()}
+previous = i.get("previous")  # the epoch sweep's earlier segment, if any
+train_job(i.splits, videos, p.model, p.train, p.association, snakemake.output.model, snakemake.output.loss,
+          resume_from=previous, resumable=p.get("resumable", False))

@@ -1,6 +1,6 @@
 """Snakemake script: rerun this workflow on another synthetic-data seed, in its own folder."""
 import _bootstrap  # noqa: F401  (this checkout's src/ first on sys.path)
-from rolo.runtime import setup_job
+from rolo.utils.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 

@@ -1,0 +1,1 @@
+"""Datasets: OTB-layout sequences, the OTB-2015 catalog, synthetic sequences, downloads, experiment splits."""

@@ -1,0 +1,229 @@
+"""Experiment splits: which frames train, where tracking starts, which frames are scored.
+
+A split is computed once per (experiment, video) and shared by every tracker of the experiment:
+same start frame, same start box, same scored frames. Rules every split kind obeys:
+
+* a tracker is given the ground truth of its start frame only (``start_box``);
+* a frame whose label was used in training is never scored;
+* the start frame is scored, as in OTB's one-pass evaluation (the tracker returns the given box
+  there), unless its label was used in training;
+* frames with invalid ground truth (zero width or height) are never training targets; they are
+  scored as the scoring protocol says (:mod:`rolo.evaluation.protocols`; ``official``: as OTB's toolkit,
+  overlap fails and centre error succeeds).
+
+Split kinds, an experiment's ``split`` (all frame indices 0-based, ranges half-open):
+
+``disjoint``       (exp1) ``train`` videos train on all their frames; ``test`` videos are tracked
+                   from frame 0 to the end (OTB one-pass).
+``held_out_tail``  (exp2) the first ``floor(n * train_fraction)`` frames of every video train; the
+                   rest is held out: tracked from its first frame, given that frame's box.
+``sparse_labels``  (exp3) every frame is a training input but only every ``label_every``-th frame's
+                   label is used (frames 0, k, 2k, ...); tracking runs from frame 0 and only the
+                   unlabelled frames are scored. Transductive: the model has seen the test frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from rolo.utils.boxes import otb_to_xyxy, xyxy_to_otb
+
+SPLITS = ("disjoint", "held_out_tail", "sparse_labels")
+"""Split kinds (how an experiment divides frames into training and test; not the scoring protocol)."""
+SPLIT_NOTES = {
+    "disjoint": "One-pass (OTB OPE) on videos never used in training; tracking starts at frame 1 with its ground-truth box.",
+    "held_out_tail": "Trained on the first part of every video; tracked from the first held-out frame, given its box; only held-out frames are scored.",
+    "sparse_labels": "**Transductive: trained on the test videos' frames** (labels of every k-th frame used); tracked from frame 1; "
+    "only the unlabelled frames are scored. Not a one-pass result.",
+}
+"""What each split kind means for the scores (written above every experiment's tables)."""
+
+
+SPLIT_KEYS = {
+    "disjoint": {"required": ("train", "test"), "optional": ()},
+    "held_out_tail": {"required": ("videos",), "optional": ("train_fraction",)},
+    "sparse_labels": {"required": ("videos",), "optional": ("label_every",)},
+}
+"""The keys of an experiment of each split kind, besides ``split``."""
+
+
+def check_experiments(experiments: dict) -> None:
+    """Check each experiment of a config against its split kind before the schema does, so that an
+    error names the experiment, the key and the allowed values (the schema's ``oneOf`` cannot).
+    Raises :class:`ValueError` with a one-line message."""
+    if not isinstance(experiments, dict):
+        raise ValueError("experiments: must be a mapping of experiment names to settings")
+    for name, exp in experiments.items():
+        where = f"experiments.{name}"
+        if not isinstance(exp, dict):
+            raise ValueError(f"{where}: must be a mapping with a 'split' key")
+        if "protocol" in exp:
+            raise ValueError(
+                f"{where}.protocol: renamed to 'split' (the scoring protocol is dataset.otb.protocol); "
+                f"write split: {exp['protocol']}"
+            )
+        kind = exp.get("split")
+        if kind not in SPLITS:
+            raise ValueError(f"{where}.split: {kind!r} is not a split kind; allowed: {', '.join(SPLITS)}")
+        keys = SPLIT_KEYS[kind]
+        allowed = ("split", *keys["required"], *keys["optional"])
+        for key in exp:
+            if key not in allowed:
+                raise ValueError(f"{where}.{key}: not a setting of split {kind}; allowed: {', '.join(allowed)}")
+        for key in keys["required"]:
+            if key not in exp:
+                raise ValueError(f"{where}.{key}: required by split {kind}")
+        if "label_every" in exp and not (isinstance(exp["label_every"], int) and exp["label_every"] >= 2):
+            raise ValueError(f"{where}.label_every: {exp['label_every']!r}; allowed: an integer >= 2")
+        if "train_fraction" in exp:
+            f = exp["train_fraction"]
+            if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
+                raise ValueError(f"{where}.train_fraction: {f!r}; allowed: a number between 0 and 1 (exclusive)")
+
+
+@dataclass(frozen=True)
+class VideoSplit:
+    """One video's role in one experiment. Frame indices are 0-based, ranges half-open.
+
+    ``train``: ``(start, end)`` of the training segment or None; ``train_labels``: frames whose labels
+    are training targets; ``test``: ``(start, end)`` of the tracked segment or None; ``start_box``: OTB
+    ``(x, y, w, h)``, 1-based, of frame ``test[0]``; ``scored``: frames scored.
+    """
+
+    video: str
+    frames: int
+    train: tuple[int, int] | None
+    train_labels: tuple[int, ...]
+    test: tuple[int, int] | None
+    start_box: tuple[float, float, float, float] | None
+    scored: tuple[int, ...]
+
+    def start_box_xyxy(self) -> np.ndarray:
+        """The tracker's start box, 0-based ``xyxy``."""
+        if self.start_box is None:
+            raise ValueError(f"video {self.video}: no test segment in this experiment")
+        return otb_to_xyxy(np.asarray(self.start_box))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VideoSplit":
+        def tup(v):
+            return None if v is None else tuple(v)
+
+        return cls(
+            video=d["video"],
+            frames=int(d["frames"]),
+            train=tup(d["train"]),
+            train_labels=tuple(d["train_labels"]),
+            test=tup(d["test"]),
+            start_box=tup(d["start_box"]),
+            scored=tuple(d["scored"]),
+        )
+
+
+def make_split(
+    video: str,
+    gt: np.ndarray,
+    valid: np.ndarray,
+    split: str,
+    role: str = "both",
+    train_fraction: float = 1 / 3,
+    label_every: int = 3,
+) -> VideoSplit:
+    """Split one video. ``gt (N, 4)`` xyxy, ``valid (N,)``; ``role`` is ``train``/``test`` for ``disjoint``."""
+    n = len(gt)
+    valid = np.asarray(valid, bool)
+    train: tuple[int, int] | None = None
+    test: tuple[int, int] | None = None
+    labels = np.zeros(n, bool)
+    if split == "disjoint":
+        if role == "train":
+            train = (0, n)
+            labels[:] = True
+        elif role == "test":
+            test = (0, n)
+        else:
+            raise ValueError(f"video {video}: role must be 'train' or 'test' under 'disjoint', not {role!r}")
+    elif split == "held_out_tail":
+        k = int(np.floor(round(n * train_fraction, 9)))  # 90 * 0.7 is 62.999...: floor after rounding
+        if not 1 <= k < n:
+            raise ValueError(f"video {video}: train_fraction {train_fraction} leaves no training or no test frames ({n} frames)")
+        train = (0, k)
+        labels[:k] = True
+        test = (k, n)
+    elif split == "sparse_labels":
+        if label_every < 2:
+            raise ValueError(f"label_every must be >= 2, not {label_every}")
+        train = (0, n)
+        labels[::label_every] = True
+        test = (0, n)
+    else:
+        raise ValueError(f"unknown split {split!r}; known: {SPLITS}")
+    labels &= valid
+
+    start_box = None
+    scored: list[int] = []
+    if test is not None:
+        first_valid = np.flatnonzero(valid[test[0] : test[1]])
+        if not len(first_valid):
+            raise ValueError(f"video {video}: no valid ground truth in frames {test[0] + 1}..{test[1]}")
+        test = (test[0] + int(first_valid[0]), test[1])
+        start_box = tuple(float(v) for v in xyxy_to_otb(gt[test[0]]))
+        scored = [t for t in range(test[0], test[1]) if not labels[t]]
+    return VideoSplit(
+        video=video,
+        frames=n,
+        train=train,
+        train_labels=tuple(int(i) for i in np.flatnonzero(labels)),
+        test=test,
+        start_box=start_box,
+        scored=tuple(scored),
+    )
+
+
+def experiment_videos(exp: dict) -> dict[str, str]:
+    """``{video: role}`` of an experiment config (role ``train``/``test`` under ``disjoint``, else ``both``)."""
+    if exp["split"] == "disjoint":
+        roles = {v: "train" for v in exp["train"]}
+        roles.update({v: "test" for v in exp["test"]})
+        return roles
+    return {v: "both" for v in exp["videos"]}
+
+
+def test_videos(exp: dict) -> list[str]:
+    return list(exp["test"]) if exp["split"] == "disjoint" else list(exp["videos"])
+
+
+def train_videos(exp: dict) -> list[str]:
+    return list(exp["train"]) if exp["split"] == "disjoint" else list(exp["videos"])
+
+
+def write_splits_job(exp: dict, seq_dirs: dict[str, str], out_json) -> None:
+    """Pipeline stage: every video's split of one experiment -> ``splits.json`` ``{video: split}``."""
+    from rolo.data.sequences import load_sequence
+    from rolo.utils.io import save_json
+
+    splits = {}
+    for video, role in experiment_videos(exp).items():
+        seq = load_sequence(seq_dirs[video], name=video)
+        splits[video] = make_split(
+            video,
+            seq.gt,
+            seq.valid,
+            exp["split"],
+            role=role,
+            train_fraction=float(exp.get("train_fraction", 1 / 3)),
+            label_every=int(exp.get("label_every", 3)),
+        ).to_dict()
+    save_json(out_json, {"split": exp["split"], "videos": splits})
+
+
+def read_splits(path) -> dict[str, VideoSplit]:
+    import json
+
+    with open(path) as f:
+        return {v: VideoSplit.from_dict(d) for v, d in json.load(f)["videos"].items()}

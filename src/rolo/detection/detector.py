@@ -1,0 +1,190 @@
+"""The YOLO detector: building it from weights or a yaml, finding its feature layer, training it.
+
+Everything here goes through Ultralytics: its model classes, its trainer and its dataset format.
+A detector spec is anything ``ultralytics.YOLO`` accepts: a weights file (``yolov8s.pt``) or a model
+yaml (``yolov8n.yaml``). Training uses a single class, ``target``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from rolo.utils.boxes import clip_xyxy
+from rolo.errors import RoloInputError
+from rolo.data.sequences import Sequence
+from rolo.utils.io import atomic_path
+
+
+def ultralytics_offline(config_dir: str | Path | None = None) -> None:
+    """Keep Ultralytics from touching the network (no update, font, weight or telemetry calls).
+
+    Must run before ``ultralytics`` is imported. ``config_dir`` keeps its settings file out of
+    the user's home (useful on clusters and in tests).
+    """
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    if config_dir is not None:
+        os.environ.setdefault("YOLO_CONFIG_DIR", str(config_dir))
+
+
+def load_yolo(spec: str | Path):
+    """``ultralytics.YOLO`` from weights or a yaml; a missing weights file is an error naming it.
+
+    A bare ``*.pt`` name that is not a local file would make Ultralytics download it: we refuse
+    instead (downloads belong to a dedicated workflow rule, not to compute jobs).
+    """
+    from ultralytics import YOLO
+
+    spec = str(spec)
+    if spec.endswith(".pt") and not Path(spec).is_file():
+        raise RoloInputError(
+            f"detector weights {spec!r} not found (detector.model in the config); "
+            "download them first or use a model yaml such as yolov8n.yaml"
+        )
+    return YOLO(spec)
+
+
+def feature_layer_index(torch_model) -> int:
+    """Index of the last backbone layer of an Ultralytics detection model (SPPF in YOLOv8: 9)."""
+    yaml = getattr(torch_model, "yaml", None)
+    if not isinstance(yaml, dict) or "backbone" not in yaml:
+        raise RoloInputError("the detector has no Ultralytics model yaml; cannot locate its backbone")
+    return len(yaml["backbone"]) - 1
+
+
+def write_yolo_dataset(
+    train: Iterable[Sequence],
+    val: Iterable[Sequence],
+    out_dir: str | Path,
+    every: int = 1,
+) -> Path:
+    """Write a single-class Ultralytics dataset (images linked, labels written) -> its ``data.yaml``.
+
+    Frames with invalid ground truth are skipped; every ``every``-th frame of each sequence is used.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    for split, seqs in (("train", train), ("val", val)):
+        img_dir, lbl_dir = out_dir / "images" / split, out_dir / "labels" / split
+        img_dir.mkdir(parents=True)
+        lbl_dir.mkdir(parents=True)
+        for seq in seqs:
+            import cv2
+
+            h, w = cv2.imread(str(seq.frames[0])).shape[:2]
+            gt = clip_xyxy(seq.gt, (w, h))
+            for i in range(0, len(seq), every):
+                if not seq.valid[i]:
+                    continue
+                stem = f"{seq.name}_{i + 1:05d}"
+                src = seq.frames[i]
+                (img_dir / f"{stem}{src.suffix}").symlink_to(src.resolve())
+                x1, y1, x2, y2 = gt[i]
+                cx, cy, bw, bh = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h
+                (lbl_dir / f"{stem}.txt").write_text(f"0 {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}\n")
+    data = out_dir / "data.yaml"
+    data.write_text(f"path: {out_dir.resolve()}\ntrain: images/train\nval: images/val\nnames:\n  0: target\n")
+    return data
+
+
+def train_detector(
+    model_spec: str,
+    data_yaml: str | Path,
+    out_weights: str | Path,
+    work_dir: str | Path,
+    epochs: int,
+    imgsz: int,
+    batch: int,
+    seed: int,
+    workers: int = 2,
+    device: str | None = None,
+    extra: dict | None = None,
+) -> dict[str, float]:
+    """Train with Ultralytics' trainer; copy ``best.pt`` to ``out_weights``; return val metrics."""
+    model = load_yolo(model_spec)
+    work_dir = Path(work_dir)
+    results = model.train(
+        data=str(data_yaml),
+        epochs=epochs,
+        imgsz=imgsz,
+        batch=batch,
+        seed=seed,
+        deterministic=True,
+        workers=workers,
+        device=device if device is not None else ("0" if _cuda() else "cpu"),
+        project=str(work_dir.resolve()),
+        name="train",
+        exist_ok=True,
+        plots=False,
+        single_cls=True,
+        amp=_cuda(),
+        verbose=False,
+        **(extra or {}),
+    )
+    best = Path(model.trainer.best)
+    if not best.is_file():
+        raise RuntimeError(f"Ultralytics training wrote no weights at {best}")
+    with atomic_path(out_weights) as tmp:
+        shutil.copyfile(best, tmp)
+    metrics = getattr(results, "results_dict", {}) or {}
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def train_detector_job(
+    model: str, train_dirs: list[str], val_dirs: list[str], params: dict, out_weights, out_metrics, work_dir
+) -> None:
+    """Pipeline stage: fine-tune or train ``model`` on OTB-layout sequence folders (single class)."""
+    from rolo.data.sequences import load_sequence
+    from rolo.utils.io import save_json
+
+    train = [load_sequence(d) for d in train_dirs]
+    val = [load_sequence(d) for d in val_dirs]
+    data = write_yolo_dataset(train, val, Path(work_dir) / "dataset", every=int(params.get("every", 1)))
+    metrics = train_detector(
+        model,
+        data,
+        out_weights,
+        Path(work_dir) / "runs",
+        epochs=int(params["epochs"]),
+        imgsz=int(params["imgsz"]),
+        batch=int(params["batch"]),
+        seed=int(params.get("seed", 0)),
+        workers=int(params.get("workers", 2)),
+        extra=params.get("ultralytics") or None,
+    )
+    save_json(out_metrics, {"model": model, "train": [s.name for s in train], "val": [s.name for s in val], **metrics})
+
+
+def resolve_model(model: str, scale: list[float] | None, work_dir: str | Path) -> str:
+    """``model`` as Ultralytics should load it. With ``scale = [depth, width, max_channels]`` and a
+    model yaml, write a copy of Ultralytics' model dict whose only scale is ``scale`` into
+    ``work_dir`` and return its path (Ultralytics otherwise only knows the n/s/m/l/x scales)."""
+    if not scale:
+        return str(model)
+    if not str(model).endswith((".yaml", ".yml")):
+        raise RoloInputError(f"detector.scale applies to a model yaml, not to weights ({model})")
+    import yaml
+    from ultralytics.nn.tasks import yaml_model_load
+
+    d = yaml_model_load(model)
+    d.pop("scale", None)
+    d.pop("yaml_file", None)
+    d["scales"] = {"custom": [float(scale[0]), float(scale[1]), int(scale[2])]}
+    stem = Path(str(model)).stem
+    out = Path(work_dir) / f"{stem}-rolo-scale.yaml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        tmp.write_text(yaml.safe_dump(d, sort_keys=False))
+    return str(out)

@@ -1,0 +1,294 @@
+"""Per-video feature extraction: one forward pass per batch gives detections and deep features.
+
+Frames are decoded and letterboxed in background workers (a ``torch.utils.data.DataLoader``) with
+Ultralytics' ``LetterBox``; the batch goes once through the detection model; a forward hook on the
+last backbone layer captures the feature map, which is global-average-pooled (512-d for YOLOv8s);
+Ultralytics' ``non_max_suppression`` and ``scale_boxes`` turn the head's output into boxes in the
+original image's pixels.
+
+Outputs (see :func:`extract_video`):
+
+``features``   ``(N, C)`` float32, pooled backbone features per frame.
+``detections`` ``(N, K, 6)`` float32, per frame the top ``K`` detections after NMS, most confident
+               first: 0-based ``xyxy`` pixels of the original image, confidence, class; rows past
+               the frame's detections are NaN.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from rolo.errors import RoloInputError
+from rolo.detection.detector import feature_layer_index, load_yolo
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass(frozen=True)
+class ExtractionParams:
+    imgsz: int = 640
+    batch: int = 16  # frames per forward pass on CUDA
+    conf: float = 0.05  # NMS confidence floor; association applies its own thresholds
+    iou: float = 0.7  # NMS IoU
+    max_det: int = 10  # K detections kept per frame
+    agnostic: bool = True  # class-agnostic NMS: one box per object whatever its class
+    workers: int = 2  # background decoding processes
+    device: str | None = None  # None: CUDA when present, else CPU
+    # frames per forward pass on CPU (None: ``batch``). One 640 px frame's activations fit in the CPU's
+    # cache, a batch's spill to RAM: YOLOv8s at 640 px on 2 cores runs about 1.5x faster a frame at 1
+    # than at 16 (BENCHMARKS.md). A frame's outputs may differ in the last bits between batch sizes
+    # (YOLOv8s at 640 px: identical; the demo's small model at 160-256 px: ~1e-15).
+    cpu_batch: int | None = None
+    # channels-last memory format for the detector: 1.2x faster on a 2-core CPU (BENCHMARKS.md), but other
+    # convolution kernels run, so outputs differ from the default layout in the last float bits: opt-in
+    channels_last: bool = False
+
+    @classmethod
+    def from_config(cls, extraction: dict, **overrides) -> "ExtractionParams":
+        """The settings of a config's ``extraction`` section (missing keys: the defaults above, which
+        the config schema repeats for its documentation; a test keeps them equal)."""
+        import dataclasses
+
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(extraction) - known)
+        if unknown:
+            raise ValueError(f"extraction.{unknown[0]}: not an extraction setting; known: {', '.join(sorted(known))}")
+        return cls(**{**extraction, **overrides})
+
+    def forward_batch(self, device) -> int:
+        """Frames per forward pass on ``device`` (a ``torch.device``)."""
+        if device.type == "cuda" or self.cpu_batch is None:
+            return self.batch
+        return self.cpu_batch
+
+
+def letterbox_frame(im: np.ndarray, letterbox) -> "torch.Tensor":
+    """A BGR uint8 image -> the letterboxed uint8 CHW RGB tensor the detector reads."""
+    import torch
+
+    lb = letterbox(image=im)
+    return torch.from_numpy(np.ascontiguousarray(lb[..., ::-1].transpose(2, 0, 1)))
+
+
+def make_letterbox(imgsz: int, stride: int):
+    """Ultralytics' ``LetterBox`` as used for every frame (all frames of a video share one shape, so
+    the minimal stride-aligned rectangle, ``auto=True``, is safe)."""
+    from ultralytics.data.augment import LetterBox
+
+    return LetterBox(new_shape=(imgsz, imgsz), auto=True, stride=stride)
+
+
+class _Frames:
+    """Decode and letterbox frames -> (uint8 CHW RGB tensor, original (h, w)).
+
+    A map-style dataset for ``torch.utils.data.DataLoader`` (torch is imported lazily: the light
+    jobs that only read extraction outputs never load it)."""
+
+    def __init__(self, paths: list[Path], imgsz: int, stride: int):
+        self.paths = paths
+        self.letterbox = make_letterbox(imgsz, stride)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        im = cv2.imread(str(self.paths[i]))
+        if im is None:
+            raise RoloInputError(f"{self.paths[i]}: cannot decode image")
+        import torch
+
+        return letterbox_frame(im, self.letterbox), torch.tensor(im.shape[:2])
+
+
+def pick_device(device: str | None):
+    import torch
+
+    if device:
+        return torch.device(device)
+    return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+
+
+class FeatureExtractor:
+    """A loaded detector with a forward hook on its feature layer: one forward pass per batch of
+    letterboxed frames gives both outputs (the pipeline's extraction and ``rolo track`` share it).
+
+    ``extractor(x, orig_hw)``: ``x (B, 3, h, w)`` uint8 letterboxed frames (:func:`letterbox_frame`),
+    ``orig_hw`` the original frames' ``(height, width)`` -> ``features (B, C)`` float32 and
+    ``detections (B, K, 6)`` float32 (0-based xyxy pixels of the original frame, conf, class; NaN
+    rows past the frame's detections).
+    """
+
+    def __init__(self, detector: str | Path, params: ExtractionParams):
+        import torch
+
+        self.params = params
+        self.detector = str(detector)
+        self.device = pick_device(params.device)
+        self.model = load_yolo(detector).model.to(self.device).eval()
+        self.layer = feature_layer_index(self.model)
+        self.stride = int(max(self.model.stride))
+        self.half = self.device.type == "cuda"
+        if self.half:
+            self.model.half()
+        if params.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self._captured: list[torch.Tensor] = []
+        self._hook = self.model.model[self.layer].register_forward_hook(
+            lambda m, i, o: self._captured.append(o.mean(dim=(2, 3)))
+        )
+
+    def letterbox(self):
+        return make_letterbox(self.params.imgsz, self.stride)
+
+    def close(self) -> None:
+        self._hook.remove()
+
+    def __enter__(self) -> "FeatureExtractor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __call__(self, x, orig_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+        from ultralytics.utils.nms import non_max_suppression
+        from ultralytics.utils.ops import scale_boxes
+
+        p = self.params
+        dets = np.full((len(x), p.max_det, 6), np.nan, np.float32)
+        with torch.inference_mode():
+            x = x.to(self.device, non_blocking=True)
+            x = (x.half() if self.half else x.float()) / 255.0
+            if p.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            self._captured.clear()
+            preds = self.model(x)
+            feats = self._captured[0].float().cpu().numpy()
+            # no time limit: Ultralytics' default (2 s + 0.05 s a frame) silently drops the detections of a
+            # batch's later frames when the machine is busy, so outputs would depend on the load
+            out = non_max_suppression(preds, p.conf, p.iou, agnostic=p.agnostic, max_det=p.max_det,
+                                      nc=len(self.model.names), max_time_img=float("inf"))
+            for j, d in enumerate(out):
+                if len(d):
+                    d = d[:, :6].float()
+                    d[:, :4] = scale_boxes(x.shape[2:], d[:, :4], orig_hw)
+                    dets[j, : len(d)] = d.cpu().numpy()
+        return feats, dets
+
+    def meta(self, image_wh: tuple[int, int], letterboxed_hw: tuple[int, int], frames: int, feature_dim: int) -> dict:
+        """The extraction record saved beside the arrays (``meta.json``)."""
+        p = self.params
+        return {
+            "detector": self.detector,
+            "feature_layer": self.layer,
+            "feature_module": type(self.model.model[self.layer]).__name__,
+            "feature_dim": int(feature_dim),
+            "imgsz": p.imgsz,
+            "letterboxed_hw": list(letterboxed_hw),
+            "image_wh": list(image_wh),
+            "frames": frames,
+            "conf": p.conf,
+            "iou": p.iou,
+            "max_det": p.max_det,
+            "agnostic": p.agnostic,
+            "class_names": {int(k): str(v) for k, v in self.model.names.items()},
+            "device": str(self.device),
+        }
+
+
+def extract_video(
+    detector: str | Path, frames: list[Path], params: ExtractionParams, progress: bool = True
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Run the detector over a video's frames -> ``(features (N, C), detections (N, K, 6), meta)``."""
+    import torch
+
+    n = len(frames)
+    feats: np.ndarray | None = None
+    dets = np.full((n, params.max_det, 6), np.nan, np.float32)
+    first_shape = None
+    letterboxed = None
+    done = 0
+    with FeatureExtractor(detector, params) as ex:
+        loader = torch.utils.data.DataLoader(
+            _Frames(list(frames), params.imgsz, ex.stride),
+            batch_size=params.forward_batch(ex.device),
+            num_workers=params.workers,
+            pin_memory=ex.device.type == "cuda",
+            persistent_workers=False,
+        )
+        t0 = time.perf_counter()
+        for x, shapes in loader:
+            if first_shape is None:
+                first_shape = tuple(int(v) for v in shapes[0])
+                letterboxed = tuple(x.shape[2:])
+            if any(tuple(int(v) for v in s) != first_shape for s in shapes):
+                raise RoloInputError(f"{frames[done]}: frames of one video must share one size")
+            pooled, d = ex(x, first_shape)
+            if feats is None:
+                feats = np.empty((n, pooled.shape[1]), np.float32)
+            feats[done : done + len(x)] = pooled
+            dets[done : done + len(x)] = d
+            done += len(x)
+            if progress:
+                rate = done / max(time.perf_counter() - t0, 1e-9)
+                print(f"\rextract {done}/{n} frames ({rate:.1f} frames/s)", end="", file=sys.stderr, flush=True)
+        if progress:
+            print(file=sys.stderr)
+        if done != n or feats is None:
+            raise RuntimeError(f"extracted {done} of {n} frames")
+        elapsed = time.perf_counter() - t0
+        meta = ex.meta((first_shape[1], first_shape[0]), letterboxed, n, feats.shape[1])
+    meta["seconds"] = round(elapsed, 3)
+    return feats, dets, meta
+
+
+def extract_features_job(
+    img_dir: str | Path, detector: str | Path, params: dict, out_features, out_detections, out_meta
+) -> None:
+    """Pipeline stage: a video's frames -> ``features.npy``, ``detections.npy``, ``meta.json``."""
+    from rolo.data.sequences import list_frames
+    from rolo.utils.io import save_json, save_npy
+
+    frames = list_frames(img_dir)
+    feats, dets, meta = extract_video(detector, list(frames), ExtractionParams.from_config(params))
+    print(f"{len(frames)} frames, {meta['seconds']:.1f} s, feature layer {meta['feature_layer']} "
+          f"({meta['feature_module']}, {meta['feature_dim']}-d)", file=sys.stderr)
+    save_npy(out_features, feats)
+    save_npy(out_detections, dets)
+    save_json(out_meta, meta)
+
+
+DETECTOR_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz")
+"""Extraction settings a trained ROLO model depends on; recorded in its checkpoint."""
+
+
+def load_extracted(features_path, detections_path, meta_path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Read one video's extraction outputs, checking they belong together."""
+    import json
+
+    feats = np.load(features_path)
+    dets = np.load(detections_path)
+    with open(meta_path) as f:
+        meta = json.load(f)
+    if not (len(feats) == len(dets) == meta["frames"]):
+        raise RoloInputError(
+            f"{features_path}: {len(feats)} feature rows, {len(dets)} detection rows, meta says {meta['frames']} frames"
+        )
+    return feats, dets, meta
+
+
+def check_same_detector(expected: dict, meta: dict, source: str) -> None:
+    """Raise naming the first extraction setting in :data:`DETECTOR_KEYS` that differs."""
+    for key in DETECTOR_KEYS:
+        if expected.get(key) != meta.get(key):
+            raise RoloInputError(
+                f"{source}: detector setting '{key}' is {meta.get(key)!r}, but the model was trained with {expected.get(key)!r}"
+            )

@@ -1,0 +1,1 @@
+"""Figures (matplotlib) and box drawing / video writing (OpenCV, no matplotlib)."""

@@ -1,0 +1,1 @@
+"""Box conventions, atomic file writes, code hashes, job setup."""
