@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from conftest import REPO, TINY_CONFIG, snakemake
-from rolo import tracking
+from rolo.tracking.registry import TRACKERS
 from rolo.tracking.association import AssociationParams, associate
 from rolo.cli import main
 from rolo.data.sequences import load_sequence, read_otb_boxes
@@ -32,7 +32,7 @@ from rolo.figures.drawing import box_rgb, write_video
 EXTRACTION_THREADS = 2  # extract_features' threads in the tiny workflow (snakemake --cores 2)
 
 
-ROLO_KINDS = getattr(tracking, "ROLO_KINDS", {"rolo": "coordinate"})  # pipeline tracker -> model kind
+ROLO_KINDS = {n: s.model_kind for n, s in TRACKERS.items() if s.model_kind}  # pipeline tracker -> model kind
 
 
 def model_path(workdir: Path, exp: str, tracker: str = "rolo") -> Path:
