@@ -74,6 +74,12 @@ def _check_config():
         raise WorkflowError(
             f"trackers: unknown {unknown}; known (src/rolo/tracking/registry.py): {', '.join(registry.TRACKERS)}"
         )
+    needs_neck = [t for t in TRACKERS if "neck" in registry.spec(t).inputs]
+    if needs_neck and not config["extraction"].get("neck"):
+        raise WorkflowError(
+            f"extraction.neck: {needs_neck} read the stored neck maps; set extraction.neck (e.g. "
+            "{levels: [1, 2]}) or leave these trackers out of `trackers`"
+        )
     for name, exp in EXPERIMENTS.items():
         if exp["split"] == "disjoint":
             both = sorted(set(exp["train"]) & set(exp["test"]))
@@ -167,6 +173,22 @@ def feature_files(video):
     }
 
 
+NECK = config["extraction"].get("neck")
+"""The neck maps extraction stores (extraction.neck), or None."""
+NECK_LEVELS = ("p3", "p4", "p5")
+
+
+def neck_files(video):
+    """The stored neck maps of a video (extraction.neck): one array per level and neck.json."""
+    if not NECK:
+        return {}
+    d = FEATURES.format(video=video)
+    levels = NECK.get("levels", [1, 2])
+    return {"neck_meta": f"{d}/neck.json"} | {
+        f"neck_{NECK_LEVELS[l]}": f"{d}/neck_{NECK_LEVELS[l]}.npy" for l in levels
+    }
+
+
 def keyed(per_video):
     """``{video: {kind: path}}`` -> named inputs ``{"<kind>:<video>": path}``
     (read back by rolo.utils.runtime.grouped)."""
@@ -252,6 +274,8 @@ def tracker_video_files(exp, tracker):
         files = {}
         if "features" in needs:
             files |= feature_files(v)
+        if "neck" in needs:
+            files |= neck_files(v)
         if "images" in needs:
             files["images"] = sequence_files(v)["img"]
         out[v] = files
@@ -304,6 +328,21 @@ def scoring_inputs(exp, tracks, detections=True):
 
 def evaluate_inputs(wildcards):
     return scoring_inputs(wildcards.exp, track_dirs(wildcards.exp))
+
+
+def recovery_inputs(wildcards):
+    return scoring_inputs(wildcards.exp, track_dirs(wildcards.exp), detections=False)
+
+
+def recovery_targets(exp):
+    """The recovery table and figure, for synthetic experiments with occluded test videos."""
+    if not SYNTHETIC or not any(
+        "OCC" in video_attributes(v) for v in test_videos(EXPERIMENTS[exp])
+    ):
+        return []
+    return [f"results/{exp}/recovery.csv"] + [
+        f"{FIG.format(exp=exp)}/recovery.{ext}" for ext in ("png", "pdf")
+    ]
 
 
 def drawn_trackers():
@@ -464,6 +503,7 @@ def experiment_targets(exp):
         *videos,
         *sweep_targets(exp),
         *heatmap_targets(exp),
+        *recovery_targets(exp),
     ]
 
 

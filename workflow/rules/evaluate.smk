@@ -54,3 +54,38 @@ rule paper_comparison:
         paper=data_hash(*PAPER_FILES),
     script:
         "../scripts/paper_comparison.py"
+
+
+if SYNTHETIC:
+
+    rule recovery:
+        """Frames each tracker needs to overlap the target again after an occluder (synthetic data:
+        the generator knows its occluders)."""
+        input:
+            unpack(recovery_inputs),
+        output:
+            csv=report(
+                f"{EXP}/recovery.csv",
+                caption="../report/recovery.rst",
+                category="{exp}",
+                subcategory="Recovery after occlusion",
+            ),
+            episodes=f"{EXP}/recovery_episodes.csv",
+        log:
+            "logs/recovery/{exp}.log",
+        benchmark:
+            "results/benchmarks/recovery/{exp}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            synthetic={k: v for k, v in SYNTHETIC.items() if k != "sequences"},
+            attributes=lambda wc: {
+                v: video_attributes(v) for v in test_videos(EXPERIMENTS[wc.exp])
+            },
+            code=code_hash("evaluation.recovery"),
+        script:
+            "../scripts/recovery.py"

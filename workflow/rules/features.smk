@@ -6,6 +6,8 @@ rule extract_features:
         img=lambda wc: sequence_files(wc.video)["img"],
         detector=lambda wc: detector_input(),
     output:
+        # the neck maps, when extraction.neck is set (one array per level and neck.json)
+        **neck_files("{video}"),
         features=f"{FEATURES}/features.npy",
         detections=f"{FEATURES}/detections.npy",
         meta=f"{FEATURES}/meta.json",

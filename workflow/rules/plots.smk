@@ -199,3 +199,30 @@ rule plot_heatmap_pairs:
         code=code_hash("figures.plots"),
     script:
         "../scripts/plot_heatmap.py"
+
+
+rule plot_recovery:
+    input:
+        episodes=f"{EXP}/recovery_episodes.csv",
+    output:
+        png=report(
+            f"{FIG}/recovery.png",
+            caption="../report/recovery_figure.rst",
+            category="{exp}",
+            subcategory="Recovery after occlusion",
+        ),
+        pdf=f"{FIG}/recovery.pdf",
+    log:
+        "logs/plot_recovery/{exp}.log",
+    benchmark:
+        "results/benchmarks/plot_recovery/{exp}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        code=code_hash("figures.plots"),
+    script:
+        "../scripts/plot_recovery.py"

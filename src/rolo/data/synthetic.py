@@ -164,9 +164,14 @@ def _paste(frame: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, box: np.ndarra
 
 
 def render_sequence(
-    name: str, challenges: list[str] | tuple[str, ...], seed: int, p: SynthParams = SynthParams()
+    name: str, challenges: list[str] | tuple[str, ...], seed: int, p: SynthParams = SynthParams(),
+    events: dict | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Render one sequence -> (frames as BGR uint8 ``(H, W, 3)``, ground truth ``(N, 4)`` 0-based xyxy)."""
+    """Render one sequence -> (frames as BGR uint8 ``(H, W, 3)``, ground truth ``(N, 4)`` 0-based xyxy).
+
+    ``events``, if given, receives ``"occlusions"``: ``[(first frame, end frame, width factor)]``
+    (0-based, end exclusive) of the occluders crossing the target (read only: the rendering does not
+    depend on it)."""
     unknown = set(challenges) - set(CHALLENGES)
     if unknown:
         raise ValueError(f"sequence {name}: unknown challenge(s) {sorted(unknown)}; known: {CHALLENGES}")
@@ -202,6 +207,8 @@ def render_sequence(
     if "OCC" in challenges:
         for start, wf in ((int(n * 0.3), 0.5), (int(n * 0.65), 1.8)):
             occluders.append((start, int(rng.integers(14, 22)), wf, _texture(rng, H, W).astype(np.float32)))
+    if events is not None:
+        events["occlusions"] = [(start, start + dur, wf) for start, dur, wf, _ in occluders]
 
     gain = np.ones(n)
     if "IV" in challenges:
@@ -271,3 +278,13 @@ def write_sequence(
                 raise OSError(f"{tmp}: cannot write JPEG")
     save_json(out_dir / "attributes.json", {"name": name, "attributes": list(challenges), "seed": seed, "params": asdict(p)})
     write_otb_boxes(out_dir / "groundtruth_rect.txt", gt)
+
+
+def occlusions(name: str, challenges: list[str] | tuple[str, ...], seed: int, p: SynthParams = SynthParams()) -> list[tuple[int, int, float]]:
+    """The occluder windows of a sequence, ``[(first, end, width factor)]`` 0-based, end exclusive
+    (empty without ``OCC``). Renders the sequence to replay its random draws exactly."""
+    if "OCC" not in challenges:
+        return []
+    events: dict = {}
+    render_sequence(name, challenges, seed, p, events=events)
+    return events["occlusions"]

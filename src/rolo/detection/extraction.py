@@ -31,6 +31,8 @@ from rolo.detection.detector import feature_layer_index, load_yolo
 if TYPE_CHECKING:
     import torch
 
+    from rolo.detection.neck import NeckSpec
+
 
 @dataclass(frozen=True)
 class ExtractionParams:
@@ -50,6 +52,9 @@ class ExtractionParams:
     # channels-last memory format for the detector: 1.2x faster on a 2-core CPU (BENCHMARKS.md), but other
     # convolution kernels run, so outputs differ from the default layout in the last float bits: opt-in
     channels_last: bool = False
+    # the Detect head's input maps kept per frame (rolo.detection.neck), captured in the same forward
+    # pass: None (default) keeps none; the closed-loop ROLO reads them
+    neck: "NeckSpec | None" = None
 
     @classmethod
     def from_config(cls, extraction: dict, **overrides) -> "ExtractionParams":
@@ -57,11 +62,17 @@ class ExtractionParams:
         the config schema repeats for its documentation; a test keeps them equal)."""
         import dataclasses
 
+        from rolo.detection.neck import NeckSpec
+
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(extraction) - known)
         if unknown:
             raise ValueError(f"extraction.{unknown[0]}: not an extraction setting; known: {', '.join(sorted(known))}")
-        return cls(**{**extraction, **overrides})
+        settings = {**extraction, **overrides}
+        if isinstance(settings.get("neck"), dict):
+            neck = settings["neck"]
+            settings["neck"] = NeckSpec(tuple(neck.get("levels", NeckSpec.levels)), int(neck.get("channel_group", 1)))
+        return cls(**settings)
 
     def forward_batch(self, device) -> int:
         """Frames per forward pass on ``device`` (a ``torch.device``)."""
@@ -123,7 +134,8 @@ class FeatureExtractor:
     ``extractor(x, orig_hw)``: ``x (B, 3, h, w)`` uint8 letterboxed frames (:func:`letterbox_frame`),
     ``orig_hw`` the original frames' ``(height, width)`` -> ``features (B, C)`` float32 and
     ``detections (B, K, 6)`` float32 (0-based xyxy pixels of the original frame, conf, class; NaN
-    rows past the frame's detections).
+    rows past the frame's detections). With ``params.neck`` set, ``extractor.neck.maps`` holds the
+    same pass's stored neck maps, a list over levels of ``(B, C_l, H_l, W_l)``.
     """
 
     def __init__(self, detector: str | Path, params: ExtractionParams):
@@ -144,12 +156,19 @@ class FeatureExtractor:
         self._hook = self.model.model[self.layer].register_forward_hook(
             lambda m, i, o: self._captured.append(o.mean(dim=(2, 3)))
         )
+        self.neck = None  # the Detect head's inputs of the latest batch: ``neck.maps`` (rolo.detection.neck)
+        if params.neck is not None:
+            from rolo.detection.neck import NeckHook
+
+            self.neck = NeckHook(self.model, params.neck)
 
     def letterbox(self):
         return make_letterbox(self.params.imgsz, self.stride)
 
     def close(self) -> None:
         self._hook.remove()
+        if self.neck is not None:
+            self.neck.remove()
 
     def __enter__(self) -> "FeatureExtractor":
         return self
@@ -207,7 +226,12 @@ class FeatureExtractor:
 def extract_video(
     detector: str | Path, frames: list[Path], params: ExtractionParams, progress: bool = True
 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Run the detector over a video's frames -> ``(features (N, C), detections (N, K, 6), meta)``."""
+    """Run the detector over a video's frames -> ``(features (N, C), detections (N, K, 6), meta)``.
+
+    With ``params.neck`` set, ``meta["neck"]`` holds the neck maps of the same forward passes: a
+    list over levels of ``(N, C_l, H_l, W_l)`` arrays, and ``meta["neck_meta"]`` their
+    :class:`~rolo.detection.neck.NeckMeta` (both removed by :func:`extract_features_job` before
+    ``meta.json`` is written)."""
     import torch
 
     n = len(frames)
@@ -215,6 +239,7 @@ def extract_video(
     dets = np.full((n, params.max_det, 6), np.nan, np.float32)
     first_shape = None
     letterboxed = None
+    neck: list[np.ndarray] | None = None
     done = 0
     with FeatureExtractor(detector, params) as ex:
         loader = torch.utils.data.DataLoader(
@@ -236,6 +261,11 @@ def extract_video(
                 feats = np.empty((n, pooled.shape[1]), np.float32)
             feats[done : done + len(x)] = pooled
             dets[done : done + len(x)] = d
+            if ex.neck is not None:
+                if neck is None:
+                    neck = [np.empty((n, *m.shape[1:]), m.dtype) for m in ex.neck.maps]
+                for store, m in zip(neck, ex.neck.maps):
+                    store[done : done + len(x)] = m
             done += len(x)
             if progress:
                 rate = done / max(time.perf_counter() - t0, 1e-9)
@@ -246,6 +276,15 @@ def extract_video(
             raise RuntimeError(f"extracted {done} of {n} frames")
         elapsed = time.perf_counter() - t0
         meta = ex.meta((first_shape[1], first_shape[0]), letterboxed, n, feats.shape[1])
+        if neck is not None:
+            from rolo.detection.neck import Letterbox, NeckMeta
+
+            meta["neck"] = neck
+            meta["neck_meta"] = NeckMeta(
+                spec=params.neck, strides=ex.neck.strides, channels=tuple(int(m.shape[1]) for m in neck),
+                letterbox=Letterbox.of(letterboxed, first_shape), letterboxed_hw=tuple(letterboxed),
+                image_wh=(first_shape[1], first_shape[0]),
+            )
     meta["seconds"] = round(elapsed, 3)
     return feats, dets, meta
 
@@ -253,14 +292,20 @@ def extract_video(
 def extract_features_job(
     img_dir: str | Path, detector: str | Path, params: dict, out_features, out_detections, out_meta
 ) -> None:
-    """Pipeline stage: a video's frames -> ``features.npy``, ``detections.npy``, ``meta.json``."""
+    """Pipeline stage: a video's frames -> ``features.npy``, ``detections.npy``, ``meta.json`` and, with
+    ``params["neck"]`` set, the neck maps beside them (:func:`rolo.detection.neck.save_neck`)."""
     from rolo.data.sequences import list_frames
     from rolo.utils.io import save_json, save_npy
 
     frames = list_frames(img_dir)
     feats, dets, meta = extract_video(detector, list(frames), ExtractionParams.from_config(params))
+    neck, neck_meta = meta.pop("neck", None), meta.pop("neck_meta", None)
     print(f"{len(frames)} frames, {meta['seconds']:.1f} s, feature layer {meta['feature_layer']} "
           f"({meta['feature_module']}, {meta['feature_dim']}-d)", file=sys.stderr)
+    if neck is not None:
+        from rolo.detection.neck import save_neck
+
+        save_neck(Path(out_meta).parent, neck, neck_meta)
     save_npy(out_features, feats)
     save_npy(out_detections, dets)
     save_json(out_meta, meta)

@@ -399,3 +399,36 @@ def sweep_figures_job(exp: str, steps_csv, aos_csv, out: dict[str, str]) -> None
     """``sweep_steps.{png,pdf}`` and ``sweep_aos.{png,pdf}`` of one experiment."""
     save_figure(sweep_steps_figure(pd.read_csv(steps_csv), exp), out["steps_png"], out["steps_pdf"])
     save_figure(sweep_aos_figure(pd.read_csv(aos_csv), exp), out["aos_png"], out["aos_pdf"])
+
+
+# --- recovery after occlusion ------------------------------------------------------------------------
+
+
+def recovery_figure(episodes: pd.DataFrame, title: str):
+    """Per tracker: each episode's frames to recover (dots, jittered; not recovered at the top,
+    marked x) and the share of episodes recovered (bars), from ``recovery_episodes.csv``."""
+    trackers = list(dict.fromkeys(episodes.tracker))
+    with plt.rc_context(_STYLE):
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [2, 1]})
+        top = max(float(episodes.frames.max()) if episodes.frames.notna().any() else 0.0, 5.0) * 1.15 + 1
+        rng = np.random.default_rng(0)
+        for i, t in enumerate(trackers):
+            e = episodes[episodes.tracker == t]
+            x = i + rng.uniform(-0.15, 0.15, len(e))
+            done = e.frames.notna().to_numpy()
+            ax.scatter(x[done], e.frames[done], s=18, color=colour(t), alpha=0.8)
+            ax.scatter(x[~done], np.full((~done).sum(), top), s=28, marker="x", color=colour(t))
+            ax2.bar(i, done.mean() if len(e) else 0, color=colour(t))
+        for a in (ax, ax2):
+            a.set_xticks(range(len(trackers)), [label(t) for t in trackers], rotation=45, ha="right")
+            a.grid(axis="y", alpha=0.3)
+        ax.axhline(top, color="0.6", lw=0.8, ls=":")
+        ax.text(-0.45, top, "not recovered", va="bottom", fontsize=8, color="0.4")
+        ax.set(ylabel="frames to IoU > 0.5 after reappearance", title=f"Recovery after occlusion — {title}")
+        ax2.set(ylabel="episodes recovered", ylim=(0, 1.02), title="share recovered")
+        fig.tight_layout()
+    return fig
+
+
+def recovery_job(exp: str, episodes_csv, out_png, out_pdf) -> None:
+    save_figure(recovery_figure(pd.read_csv(episodes_csv), exp), out_png, out_pdf)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-INPUTS = ("features", "model", "images")
+INPUTS = ("features", "neck", "model", "images")
 """What a tracker may read besides its start box: extraction outputs (``features.npy``,
-``detections.npy``, ``meta.json``), a trained ROLO checkpoint, the frames themselves."""
+``detections.npy``, ``meta.json``), the stored neck maps (``neck_<level>.npy``, ``neck.json``;
+config ``extraction.neck``), a trained ROLO checkpoint, the frames themselves."""
 
 
 @dataclass(frozen=True)

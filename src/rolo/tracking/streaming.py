@@ -175,7 +175,7 @@ class ReadAhead:
 
 
 class _Column:
-    """``features`` or ``detections`` of a :class:`StreamedVideo` as a (forward-only) sequence."""
+    """``features``, ``detections`` or a neck level of a :class:`StreamedVideo` as a (forward-only) sequence."""
 
     def __init__(self, video: "StreamedVideo", field: str):
         self.video, self.field = video, field
@@ -209,7 +209,11 @@ class StreamedVideo:
         self.exhausted = False
         self.letterboxed_hw: tuple[int, int] | None = None
         self.feature_dim: int | None = None
-        self.frames = VideoFrames(features=_Column(self, "features"), detections=_Column(self, "detections"))
+        neck = None
+        if getattr(extractor, "neck", None) is not None:
+            neck = [_Column(self, f"neck{i}") for i in range(len(extractor.neck.spec.levels))]
+        self.neck_meta = None  # set with the first batch when the extractor keeps neck maps
+        self.frames = VideoFrames(features=_Column(self, "features"), detections=_Column(self, "detections"), neck=neck)
 
     def has(self, t: int) -> bool:
         """Whether the source has frame ``t`` (runs the detector on the batches up to it)."""
@@ -251,6 +255,19 @@ class StreamedVideo:
         self.feature_dim = int(features.shape[1])
         self._lo, self._hi = index[0], index[-1] + 1
         self._batch = {"image": list(images), "features": features, "detections": detections}
+        if getattr(self.extractor, "neck", None) is not None:
+            self._batch |= {f"neck{i}": m for i, m in enumerate(self.extractor.neck.maps)}
+            if self.neck_meta is None:
+                import dataclasses
+
+                from rolo.detection.neck import Letterbox, NeckMeta
+
+                self.neck_meta = NeckMeta(
+                    spec=self.extractor.neck.spec, strides=self.extractor.neck.strides,
+                    channels=tuple(int(m.shape[1]) for m in self.extractor.neck.maps),
+                    letterbox=Letterbox.of(self.letterboxed_hw, (h, w)), letterboxed_hw=self.letterboxed_hw, image_wh=(w, h),
+                )
+                self.frames = dataclasses.replace(self.frames, neck_meta=self.neck_meta)
 
     def close(self) -> None:
         self._reader.close()

@@ -38,11 +38,15 @@ if TYPE_CHECKING:  # torch is imported only by the rolo tracker: the others are 
 @dataclass(frozen=True)
 class VideoFrames:
     """A video's per-frame inputs: ``features (N, C)``, ``detections (N, K, 6)`` (see
-    :mod:`rolo.detection.extraction`) and image paths; any may be None when no tracker needs it."""
+    :mod:`rolo.detection.extraction`), image paths, and ``neck``, a list over stored levels of the
+    neck maps ``(N, C_l, H_l, W_l)`` with their ``neck_meta``
+    (:class:`~rolo.detection.neck.NeckMeta`); any may be None when no tracker needs it."""
 
     features: Any = None
     detections: Any = None
     images: Sequence[Path] | None = None
+    neck: Sequence[Any] | None = None
+    neck_meta: Any = None
 
     def __getitem__(self, t: int) -> "Frame":
         return Frame(t, self)
@@ -62,6 +66,11 @@ class Frame:
     @property
     def detections(self) -> np.ndarray:
         return self.video.detections[self.index]
+
+    @property
+    def neck(self) -> list[np.ndarray]:
+        """This frame's stored neck maps: a list over levels of ``(C_l, H_l, W_l)``."""
+        return [level[self.index] for level in self.video.neck]
 
     @property
     def image(self) -> np.ndarray:
@@ -214,7 +223,8 @@ def track_job(
     encoding + LSTM part), and for ``rolo_heatmap`` the per-frame maps ``out_dir/<video>.maps.npy``
     ``(frames, GRID, GRID)`` float16 (frames after the start frame).
 
-    ``videos = {video: {"features": .npy, "detections": .npy, "meta": .json, "images": dir}}``, each
+    ``videos = {video: {"features": .npy, "detections": .npy, "meta": .json, "images": dir,
+    "neck_meta": neck.json (the neck maps are read beside it)}}``, each
     key present when the tracker needs it (a video absent: the tracker reads nothing but its start
     box). Every tested video of the splits is tracked. No ground truth is read: the start box comes
     from the split.
@@ -239,8 +249,12 @@ def track_job(
     for video in sorted(v for v, sp in splits.items() if sp.test is not None):
         files = videos.get(video, {})
         split = splits[video]
-        feats = dets = images = None
+        feats = dets = images = neck = neck_meta = None
         image_wh = None
+        if "neck_meta" in files:
+            from rolo.detection.neck import load_neck
+
+            neck, neck_meta = load_neck(Path(files["neck_meta"]).parent)
         if "features" in files:
             feats, dets, meta = load_extracted(files["features"], files["detections"], files["meta"])
             image_wh = tuple(meta["image_wh"])
@@ -250,7 +264,7 @@ def track_job(
             images = list_frames(files["images"])
         tracker = make_tracker(tracker_name, assoc, image_wh, model)
         t0 = time.perf_counter()
-        boxes = track(tracker, VideoFrames(feats, dets, images), split.start_box_xyxy(), *split.test)
+        boxes = track(tracker, VideoFrames(feats, dets, images, neck, neck_meta), split.start_box_xyxy(), *split.test)
         speed[video] = {"frames": len(boxes), "seconds": time.perf_counter() - t0}
         if isinstance(tracker, Rolo):
             speed[video]["model_seconds"] = tracker.model_seconds
