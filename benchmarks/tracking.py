@@ -118,7 +118,7 @@ def run(weights: str, frame_paths: list[Path], gt: np.ndarray, extraction, featu
     per_steps = {}
     for steps in steps_values:
         model = RoloLSTM(ModelConfig(feature_dim=feature_dim, hidden=hidden, steps=steps)).eval()
-        s_win = per_frame(lambda: make_tracker("rolo", assoc, (w, h), model), frames, start, n, rounds)
+        s_win = per_frame(lambda: make_tracker("rolo_paper", assoc, (w, h), model), frames, start, n, rounds)
         s_state = per_frame(lambda: StatefulRolo(model, assoc, (w, h)), frames, start, n, rounds)
         per_steps[steps] = {"window": s_win, "stateful": s_state}
         log(f"  steps {steps}: ROLO stage {1 / s_win:.0f} frames/s (stateful step {1 / s_state:.0f})")

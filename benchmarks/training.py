@@ -82,7 +82,7 @@ def aos(model, data: dict, image_wh, tracker_factory=None) -> float:
     for feats, dets, gt, split in data.values():
         if split.test is None:
             continue
-        tracker = (tracker_factory or (lambda: make_tracker("rolo", AssociationParams(), image_wh, model)))()
+        tracker = (tracker_factory or (lambda: make_tracker("rolo_paper", AssociationParams(), image_wh, model)))()
         boxes = track(tracker, VideoFrames(feats, dets), split.start_box_xyxy(), *split.test)
         per_video.append(float(track_ious(boxes, gt, split).mean()))
     return float(np.mean(per_video))

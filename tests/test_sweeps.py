@@ -43,7 +43,7 @@ def test_sweep_tables(tiny_workflow):
 
     # steps = rolo.steps is the trackers' own model: the same scores as the tracker in aos.csv
     aos = pd.read_csv(tiny_workflow / f"results/{EXP}/aos.csv")
-    for kind, tracker in (("coordinate", "rolo"), ("heatmap", "rolo_heatmap")):
+    for kind, tracker in (("coordinate", "rolo_paper"), ("heatmap", "rolo_heatmap")):
         own = aos[(aos.tracker == tracker) & (aos.sequence == "ALL")].aos.item()
         assert steps[(steps.kind == kind) & (steps.steps == 6)].aos.item() == pytest.approx(own, abs=1e-4)
 
@@ -53,7 +53,7 @@ def test_sweep_tables(tiny_workflow):
         assert list(epochs[epochs.kind == kind].sequence) == sorted(TEST_VIDEOS) + ["ALL"]
     # the epoch sweep's last count equals rolo.epochs at rolo.steps: the resumed run (2 + 3 epochs)
     # must reproduce the trackers' model (5 epochs in one go), hence their AOS
-    for kind, tracker in (("coordinate", "rolo"), ("heatmap", "rolo_heatmap")):
+    for kind, tracker in (("coordinate", "rolo_paper"), ("heatmap", "rolo_heatmap")):
         own = aos[(aos.tracker == tracker) & (aos.sequence == "ALL")].aos.item()
         assert epochs[(epochs.kind == kind) & (epochs.sequence == "ALL")].e5.item() == pytest.approx(own, abs=1e-4)
 

@@ -268,8 +268,8 @@ def test_untrained_residual_rolo_returns_associator_boxes():
 def test_make_tracker():
     assert isinstance(make_tracker("yolo", PARAMS), YoloOnly)
     assert isinstance(make_tracker("yolo_top", PARAMS), YoloTop)
-    assert isinstance(make_tracker("rolo", PARAMS, IMAGE_WH, small_model()), Rolo)
+    assert isinstance(make_tracker("rolo_paper", PARAMS, IMAGE_WH, small_model()), Rolo)
     with pytest.raises(ValueError):
-        make_tracker("rolo", PARAMS)
+        make_tracker("rolo_paper", PARAMS)
     with pytest.raises(ValueError):
         make_tracker("no_such_tracker", PARAMS)

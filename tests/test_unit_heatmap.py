@@ -241,5 +241,7 @@ def test_heatmap_tracker_records_one_map_per_frame_and_checks_the_kind():
     assert boxes.shape == (10, 4) and np.isfinite(boxes).all()
     assert len(tracker.maps) == 9 and tracker.maps[0].shape == (GRID, GRID)
     assert tracker.model_seconds > 0
-    with pytest.raises(ValueError, match="rolo tracker runs a coordinate model"):
+    with pytest.raises(ValueError, match="rolo_paper tracker runs a coordinate model"):
+        make_tracker("rolo_paper", AssociationParams(), (100.0, 80.0), model)
+    with pytest.raises(ValueError, match="rolo tracker runs a closed_loop model"):
         make_tracker("rolo", AssociationParams(), (100.0, 80.0), model)

@@ -131,7 +131,7 @@ wildcard_constraints:
     video=r"[A-Za-z0-9_.-]+",
     exp="|".join(EXPERIMENTS),
     tracker="|".join(TRACKERS),
-    kind="coordinate|heatmap",
+    kind="coordinate|heatmap|closed_loop",
     steps=r"[1-9][0-9]*",
     epochs=r"[1-9][0-9]*",
     setting=r"(coordinate|heatmap)_s[1-9][0-9]*(_e[1-9][0-9]*)?",
@@ -250,11 +250,53 @@ def experiment_sequences(wildcards):
     return sequences_of(experiment_videos(EXPERIMENTS[wildcards.exp]))
 
 
+def model_kind(wildcards):
+    """The model kind a training job trains: its ``kind``, or its ``tracker``'s (variation)."""
+    if "kind" in wildcards.keys():
+        return wildcards.kind
+    return registry.spec(wildcards.tracker).model_kind
+
+
+def kind_reads_neck(kind):
+    return any(
+        s.model_kind == kind and "neck" in s.inputs for s in registry.TRACKERS.values()
+    )
+
+
 def train_inputs(wildcards):
-    """The splits, and per training video its extraction outputs and sequence."""
+    """The splits, and per training video its extraction outputs (with the neck maps for the
+    model kinds that read them) and sequence."""
     videos = train_videos(EXPERIMENTS[wildcards.exp])
-    files = {v: feature_files(v) | sequence_files(v) for v in videos}
+    neck = kind_reads_neck(model_kind(wildcards))
+    files = {
+        v: feature_files(v) | (neck_files(v) if neck else {}) | sequence_files(v)
+        for v in videos
+    }
     return {"splits": splits_json(wildcards.exp)} | keyed(files)
+
+
+def model_params(kind, steps=None):
+    """A training job's model settings (values)."""
+    steps = int(steps or config["rolo"]["steps"])
+    if (
+        kind == "closed_loop"
+    ):  # its other settings are fixed in rolo.tracking.closed_loop (studies/closed_loop.py)
+        return {"kind": kind, "steps": steps}
+    return {"kind": kind, "steps": steps} | {
+        k: config["rolo"][k] for k in ("hidden", "layers", "output")
+    }
+
+
+def train_params(kind, seed=None, epochs=None):
+    """A training job's training settings (values)."""
+    seed = int(config["rolo"]["seed"] if seed is None else seed)
+    if kind == "closed_loop":
+        return {"seed": seed}
+    return (
+        {k: config["rolo"][k] for k in ("epochs", "batch", "lr")}
+        | {"seed": seed}
+        | ({"epochs": int(epochs)} if epochs else {})
+    )
 
 
 def rolo_model(exp, kind="coordinate", steps=None):
@@ -293,6 +335,12 @@ def tracking_inputs(exp, tracker, model=None):
 
 def track_inputs(wildcards):
     return tracking_inputs(wildcards.exp, wildcards.tracker)
+
+
+def tracker_code(tracker):
+    """The code hash of a tracking job: the runner and the tracker's factory module."""
+    factory = registry.spec(tracker).factory.partition(":")[0].removeprefix("rolo.")
+    return code_hash("tracking.trackers", factory)
 
 
 def association_settings(tracker):
@@ -513,7 +561,9 @@ TRAIN_SEEDS = config["variation"]["train_seeds"]
 DATA_SEEDS = [
     s for s in config["variation"]["data_seeds"] if SYNTHETIC and s != SYNTHETIC["seed"]
 ]
-VARIED = [t for t in TRACKERS if registry.spec(t).model_kind == "coordinate"]
+VARIED = [
+    t for t in TRACKERS if registry.spec(t).model_kind in ("coordinate", "closed_loop")
+]
 """The trackers retrained per training seed (the others' tracks do not depend on it)."""
 
 

@@ -9,7 +9,7 @@ rule track_demo_video:
     input:
         splits=SPLITS_JSON,
         img=lambda wc: sequence_files(wc.video)["img"],
-        model=lambda wc: rolo_model(wc.exp),
+        model=lambda wc: rolo_model(wc.exp, registry.spec("rolo").model_kind),
         detector=lambda wc: detector_input(),
     output:
         csv=f"{EXP}/demo/{{video}}.csv",

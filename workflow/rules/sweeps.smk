@@ -18,13 +18,11 @@ use rule train_rolo as train_epochs with:
     benchmark:
         "results/benchmarks/train_epochs/{exp}/{kind}_s{steps}_e{epochs}.tsv"
     params:
-        model=lambda wc: {"kind": wc.kind, "steps": int(wc.steps)}
-        | {k: config["rolo"][k] for k in ("hidden", "layers", "output")},
-        train=lambda wc: {k: config["rolo"][k] for k in ("batch", "lr", "seed")}
-        | {"epochs": int(wc.epochs)},
+        model=lambda wc: model_params(wc.kind, wc.steps),
+        train=lambda wc: train_params(wc.kind, epochs=wc.epochs),
         association=config["association"],
         resumable=True,
-        code=code_hash("tracking.training"),
+        code=code_hash("tracking.training", "tracking.closed_loop_job"),
 
 
 rule track_setting:
@@ -45,7 +43,7 @@ rule track_setting:
     params:
         tracker=lambda wc: setting_tracker(wc.setting),
         association=config["association"],
-        code=code_hash("tracking.trackers"),
+        code=lambda wc: tracker_code(setting_tracker(wc.setting)),
     script:
         "../scripts/track.py"
 

@@ -27,6 +27,6 @@ rule track:
         tracker=lambda wc: wc.tracker,
         # only trackers that associate detections depend on the association settings
         association=lambda wc: association_settings(wc.tracker),
-        code=code_hash("tracking.trackers"),
+        code=lambda wc: tracker_code(wc.tracker),
     script:
         "../scripts/track.py"

@@ -20,12 +20,9 @@ rule train_rolo:
         mem_mb=2500,
         runtime=60,
     params:
-        model=lambda wc: {"kind": wc.kind, "steps": int(wc.steps)}
-        | {k: config["rolo"][k] for k in ("hidden", "layers", "output")},
-        train=lambda wc: {
-            k: config["rolo"][k] for k in ("epochs", "batch", "lr", "seed")
-        },
+        model=lambda wc: model_params(wc.kind, wc.steps),
+        train=lambda wc: train_params(wc.kind),
         association=config["association"],
-        code=code_hash("tracking.training"),
+        code=code_hash("tracking.training", "tracking.closed_loop_job"),
     script:
         "../scripts/train_rolo.py"

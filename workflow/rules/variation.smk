@@ -16,12 +16,12 @@ use rule train_rolo as train_rolo_seed with:
     benchmark:
         "results/benchmarks/variation/train_rolo/{exp}_seed{seed}_{tracker}.tsv"
     params:
-        model=lambda wc: {"kind": registry.spec(wc.tracker).model_kind}
-        | {k: config["rolo"][k] for k in ("steps", "hidden", "layers", "output")},
-        train=lambda wc: {k: config["rolo"][k] for k in ("epochs", "batch", "lr")}
-        | {"seed": int(wc.seed)},
+        model=lambda wc: model_params(registry.spec(wc.tracker).model_kind),
+        train=lambda wc: train_params(
+            registry.spec(wc.tracker).model_kind, seed=wc.seed
+        ),
         association=config["association"],
-        code=code_hash("tracking.training"),
+        code=code_hash("tracking.training", "tracking.closed_loop_job"),
 
 
 use rule track as track_seed with:

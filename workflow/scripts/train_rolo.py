@@ -6,11 +6,17 @@ setup_job(snakemake.log[0], snakemake.threads)
 
 from pathlib import Path
 
-from rolo.tracking.training import train_job
 from rolo.utils.runtime import grouped
 
-i, p = snakemake.input, snakemake.params
-videos = {v: (f["features"], f["detections"], f["meta"], str(Path(f["gt"]).parent)) for v, f in grouped(i.items()).items()}
-previous = i.get("previous")  # the epoch sweep's earlier segment, if any
-train_job(i.splits, videos, p.model, p.train, p.association, snakemake.output.model, snakemake.output.loss,
-          resume_from=previous, resumable=p.get("resumable", False))
+i, p, o = snakemake.input, snakemake.params, snakemake.output
+if p.model["kind"] == "closed_loop":
+    from rolo.tracking.closed_loop_job import train_job
+
+    train_job(i.splits, grouped(i.items()), p.model, p.train, p.association, o.model, o.loss)
+else:
+    from rolo.tracking.training import train_job
+
+    videos = {v: (f["features"], f["detections"], f["meta"], str(Path(f["gt"]).parent)) for v, f in grouped(i.items()).items()}
+    previous = i.get("previous")  # the epoch sweep's earlier segment, if any
+    train_job(i.splits, videos, p.model, p.train, p.association, o.model, o.loss,
+              resume_from=previous, resumable=p.get("resumable", False))

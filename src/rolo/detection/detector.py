@@ -7,6 +7,8 @@ yaml (``yolov8n.yaml``). Training uses a single class, ``target``.
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import shutil
 from collections.abc import Iterable
@@ -109,7 +111,37 @@ def train_detector(
     """Train with Ultralytics' trainer; copy ``best.pt`` to ``out_weights``; return val metrics."""
     model = load_yolo(model_spec)
     work_dir = Path(work_dir)
-    results = model.train(
+    with nms_without_time_limit():
+        results = _train(model, data_yaml, work_dir, epochs, imgsz, batch, seed, workers, device, extra)
+    best = Path(model.trainer.best)
+    if not best.is_file():
+        raise RuntimeError(f"Ultralytics training wrote no weights at {best}")
+    with atomic_path(out_weights) as tmp:
+        shutil.copyfile(best, tmp)
+    metrics = getattr(results, "results_dict", {}) or {}
+    return {k: float(v) for k, v in metrics.items()}
+
+
+@contextlib.contextmanager
+def nms_without_time_limit():
+    """Ultralytics' validation NMS stops after ``2 s + 0.05 s`` a batch image and drops the rest of
+    the batch's detections (a warning in the log): on a busy machine the per-epoch mAP, hence the
+    epoch kept as ``best.pt``, would depend on the load. While training, NMS runs to completion, as
+    it does on an idle machine (and as extraction always runs it)."""
+    import functools
+
+    from ultralytics.utils import nms
+
+    original = nms.non_max_suppression
+    nms.non_max_suppression = functools.partial(original, max_time_img=float("inf"))
+    try:
+        yield
+    finally:
+        nms.non_max_suppression = original
+
+
+def _train(model, data_yaml, work_dir: Path, epochs, imgsz, batch, seed, workers, device, extra):
+    return model.train(
         data=str(data_yaml),
         epochs=epochs,
         imgsz=imgsz,
@@ -127,13 +159,6 @@ def train_detector(
         verbose=False,
         **(extra or {}),
     )
-    best = Path(model.trainer.best)
-    if not best.is_file():
-        raise RuntimeError(f"Ultralytics training wrote no weights at {best}")
-    with atomic_path(out_weights) as tmp:
-        shutil.copyfile(best, tmp)
-    metrics = getattr(results, "results_dict", {}) or {}
-    return {k: float(v) for k, v in metrics.items()}
 
 
 def _cuda() -> bool:

@@ -232,6 +232,10 @@ def track_source(
     if not isinstance(imgsz, int):
         raise RoloInputError(f"{model_path}: the checkpoint records no detector image size (imgsz)")
     params = dataclasses.replace(extraction or ExtractionParams(), imgsz=imgsz, workers=0)
+    if ckpt.get("neck"):  # the closed-loop ROLO reads the neck maps the model was trained on, computed online
+        from rolo.detection.neck import NeckMeta
+
+        params = dataclasses.replace(params, neck=NeckMeta.from_json(ckpt["neck"]).spec)
     first = start - 1
     last = None if end is None else end  # exclusive 0-based end
     total = None

@@ -64,8 +64,10 @@ _B = "rolo.tracking.baselines"
 TRACKERS: dict[str, TrackerSpec] = {
     s.name: s
     for s in (
-        _spec("rolo", "ROLO", "tab:green", {"features", "model"}, f"{_T}:rolo", association=True,
-              model_kind="coordinate", box_rgb=(0, 200, 0)),
+        _spec("rolo", "ROLO", "tab:green", {"features", "neck", "model"}, "rolo.tracking.closed_loop_job:tracker",
+              model_kind="closed_loop", box_rgb=(0, 200, 0)),
+        _spec("rolo_paper", "ROLO (paper inputs)", "tab:red", {"features", "model"}, f"{_T}:rolo", association=True,
+              model_kind="coordinate", box_rgb=(255, 0, 255)),
         _spec("rolo_heatmap", "ROLO-heatmap", "tab:olive", {"features", "model"}, f"{_T}:rolo", association=True,
               model_kind="heatmap", box_rgb=(0, 255, 255)),
         _spec("yolo", "YOLO-only", "tab:blue", {"features"}, f"{_T}:yolo_only", association=True, box_rgb=(0, 0, 255)),

@@ -1,13 +1,17 @@
 """Online trackers and the loop that runs them, frame by frame.
 
 A tracker is started with the start frame's box (the only ground truth it ever gets) and then
-updated one :class:`Frame` at a time. A frame reads its inputs (detections, features, image) only
+updated one :class:`Frame` at a time. A frame reads its inputs (detections, features, neck maps, image) only
 when the tracker asks for them, and :func:`iter_track` hands frame ``t`` over only after the box
 of frame ``t - 1`` was returned, so no tracker can look ahead.
 
 Trackers (their names, inputs and factories are in :mod:`rolo.tracking.registry`):
 
-``rolo``       the associator's output fed, window by window, to the trained LSTM (ROLO-coordinate).
+``rolo``       the closed-loop, target-aware ROLO (:mod:`rolo.tracking.closed_loop`): its own last box
+               picks the candidate, neck maps pooled at it and an online appearance model of the target
+               feed the LSTM, which regresses the box (also where no detection fits).
+``rolo_paper`` the paper's inputs, open loop: the associator's output fed, window by window, with the
+               globally pooled frame features to the trained LSTM (ROLO-coordinate, :class:`Rolo`).
 ``rolo_heatmap`` the same with the ROLO-heatmap model (:mod:`rolo.tracking.models`); its per-frame maps are
                kept (``Rolo.maps``) and saved beside the track.
 ``yolo``       YOLO-only: the associator of :mod:`rolo.tracking.association`.
@@ -266,9 +270,9 @@ def track_job(
         t0 = time.perf_counter()
         boxes = track(tracker, VideoFrames(feats, dets, images, neck, neck_meta), split.start_box_xyxy(), *split.test)
         speed[video] = {"frames": len(boxes), "seconds": time.perf_counter() - t0}
-        if isinstance(tracker, Rolo):
+        if hasattr(tracker, "model_seconds"):  # the ROLO trackers: the LSTM part, association excluded
             speed[video]["model_seconds"] = tracker.model_seconds
-            if tracker.maps:
+            if getattr(tracker, "maps", None):
                 from rolo.utils.io import save_npy
 
                 save_npy(Path(out_dir) / f"{video}.maps.npy", np.stack(tracker.maps).astype(np.float16))

@@ -1,0 +1,142 @@
+"""The closed-loop ROLO (:mod:`rolo.tracking.closed_loop`) in the pipeline: the registry's factory,
+the checkpoint format shared with the other model kinds, and the training stage.
+
+Model kind ``closed_loop``: the checkpoint holds the LSTM's weights and settings, the appearance
+model's settings, and, like every ROLO checkpoint, the detector and association records
+(``detector``, ``association``) that ``rolo track`` and the tracking stage check.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from rolo.tracking.association import Association
+
+KIND = "closed_loop"
+
+
+class PipelineTracker:
+    """A :class:`~rolo.tracking.closed_loop.ClosedLoopTracker` built at ``start`` from the video's
+    stored neck-map record (``frame.video.neck_meta``); ``last`` reports the frame's reference box
+    as an association (``conf``: its detection's confidence, ``lost``: no detection) for ``rolo
+    track``'s CSV; ``model_seconds`` is the time in ``update`` (everything but the detector)."""
+
+    def __init__(self, model, image_wh):
+        if model is None or image_wh is None:
+            raise ValueError("the closed-loop ROLO tracker needs a trained model and the image size")
+        self.model, self.image_wh = model, image_wh
+        self.maps: list = []  # (the heatmap model's; none here)
+
+    def start(self, box: np.ndarray, frame) -> None:
+        from rolo.tracking.closed_loop import ClosedLoopTracker
+
+        meta = frame.video.neck_meta
+        if meta is None:
+            raise ValueError("the closed-loop ROLO tracker reads the stored neck maps (extraction.neck)")
+        self.inner = ClosedLoopTracker(self.model, self.image_wh, meta, self.model.app_params)
+        self.inner.start(box, frame)
+        self.last = Association(np.asarray(box, np.float64).copy(), 1.0, False)
+
+    def update(self, frame) -> np.ndarray:
+        box = self.inner.update(frame)
+        info = self.inner.last
+        conf = float(info["x"][self.model.cfg.feature_dim + 6]) if info["has_det"] else 0.0  # BOX_INPUTS[6]: conf
+        self.last = Association(np.asarray(info["ref"], np.float64), conf, not info["has_det"])
+        return box
+
+    @property
+    def model_seconds(self) -> float:
+        return self.inner.step_seconds
+
+
+def tracker(spec, assoc=None, image_wh=None, model=None) -> PipelineTracker:
+    """The registry's factory (``rolo``): ``model`` must be a closed-loop model."""
+    if model is not None and getattr(model, "kind", None) != KIND:
+        raise ValueError(f"the {spec.name} tracker runs a {KIND} model, not a {getattr(model, 'kind', '?')} one")
+    return PipelineTracker(model, image_wh)
+
+
+def load(ckpt: dict):
+    """A closed-loop model from a loaded checkpoint dict (see :func:`rolo.tracking.models.load_checkpoint`)."""
+    from rolo.tracking.appearance import AppearanceParams
+    from rolo.tracking.closed_loop import ClosedLoopConfig, ClosedLoopLSTM
+
+    c = dict(ckpt["closed_loop"])
+    for k in ("search_sizes", "app_sizes"):
+        c[k] = tuple(c[k])
+    model = ClosedLoopLSTM(ClosedLoopConfig(**c))
+    model.load_state_dict(ckpt["state_dict"])
+    model.kind = KIND
+    model.app_params = AppearanceParams(**ckpt["appearance"])
+    return model.eval()
+
+
+def model_config(neck_meta, steps: int, overrides: dict | None = None):
+    """The chosen closed-loop settings (:class:`~rolo.tracking.closed_loop.ClosedLoopConfig`'s
+    defaults, fixed by ``studies/closed_loop.py`` on validation sequences) for these neck maps."""
+    from rolo.detection.neck import pooled_dim
+    from rolo.tracking.closed_loop import ClosedLoopConfig
+
+    base = ClosedLoopConfig(feature_dim=1, steps=steps)
+    base = replace(base, **(overrides or {}))
+    dim = pooled_dim(neck_meta, base.search_sizes) if base.inputs == "roi" else None
+    if dim is None:
+        raise ValueError("the pipeline's closed-loop ROLO reads RoI-pooled neck maps (inputs: roi)")
+    return replace(base, feature_dim=dim)
+
+
+def train_job(splits_json, videos: dict[str, dict[str, str]], model_params: dict, train_params: dict,
+              assoc_params: dict, out_model, out_loss) -> None:
+    """Pipeline stage: ``videos = {video: {"features", "detections", "meta", "neck_meta", "gt"}}``
+    (paths) -> checkpoint and per-round training log (CSV)."""
+    import pandas as pd
+    import torch
+
+    from rolo.data.sequences import load_sequence
+    from rolo.data.splits import read_splits
+    from rolo.detection.extraction import DETECTOR_KEYS, check_same_detector, load_extracted
+    from rolo.detection.neck import load_neck
+    from rolo.tracking.appearance import AppearanceParams
+    from rolo.tracking.closed_loop import ClosedLoopTrainParams, TrainSegment, train_closed_loop
+    from rolo.tracking.trackers import VideoFrames
+    from rolo.utils.io import atomic_path
+
+    splits = read_splits(splits_json)
+    segments, detector, neck_meta = [], None, None
+    for video, f in sorted(videos.items()):
+        split = splits[video]
+        if split.train is None:
+            continue
+        feats, dets, meta = load_extracted(f["features"], f["detections"], f["meta"])
+        if detector is None:
+            detector = {k: meta[k] for k in DETECTOR_KEYS}
+        check_same_detector(detector, meta, f["meta"])
+        maps, neck_meta = load_neck(Path(f["neck_meta"]).parent, mmap=False)
+        seq = load_sequence(Path(f["gt"]).parent, name=video)
+        labelled = np.zeros(len(seq.gt), bool)
+        labelled[list(split.train_labels)] = True
+        frames = VideoFrames(feats, dets, None, [m.astype(np.float32) for m in maps], neck_meta)
+        segments.append(TrainSegment(video, frames, seq.gt, labelled, split.train[0], split.train[1],
+                                     tuple(meta["image_wh"]), neck_meta))
+    if not segments:
+        raise ValueError(f"{splits_json}: no training segment")
+    cfg = model_config(neck_meta, int(model_params.get("steps", 6)), model_params.get("closed_loop"))
+    params = ClosedLoopTrainParams(**{k: v for k, v in train_params.items() if k in ClosedLoopTrainParams.__dataclass_fields__})
+    app = AppearanceParams()
+    torch.manual_seed(params.seed)
+    print(f"training the closed-loop ROLO on {len(segments)} segments ({cfg.feature_dim}-d RoI features)", file=sys.stderr)
+    model, log = train_closed_loop(segments, cfg, params, app, progress=True)
+    payload = {
+        "state_dict": model.state_dict(), "closed_loop": asdict(cfg), "appearance": asdict(app),
+        "model": {"kind": KIND, "steps": cfg.steps}, "detector": detector, "association": dict(assoc_params),
+        "train": asdict(params), "videos": [s.name for s in segments], "neck": neck_meta.to_json(),
+    }
+    with atomic_path(out_model) as tmp:
+        torch.save(payload, tmp)
+    rows = log.get("rounds", []) if isinstance(log, dict) else []
+    with atomic_path(out_loss) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)

@@ -1,0 +1,242 @@
+"""Unit tests of rolo.detection.neck, rolo.tracking.appearance and rolo.tracking.closed_loop (fast: synthetic arrays and a tiny
+random YOLOv8 built from Ultralytics' yaml; no network, no trained detector)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rolo.tracking.appearance import AppearanceModel, AppearanceParams, start_samples
+from rolo.tracking.closed_loop import (
+    BOX_INPUTS, ClosedLoopConfig, ClosedLoopLSTM, ClosedLoopTracker, ClosedLoopTrainParams, TrainSegment,
+    apply_delta, box_delta, load_closed_loop, save_closed_loop, train_closed_loop,
+)
+from rolo.detection.neck import Letterbox, NeckMeta, NeckSpec, bytes_per_frame, pooled_dim, roi_pool
+from rolo.tracking.trackers import VideoFrames, iter_track
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+IMAGE_WH = (64.0, 48.0)
+# a 64x48 frame letterboxed to 64x64 with 8 px of padding on top and bottom; P4/P5 strides 16/32
+META = NeckMeta(NeckSpec((1, 2)), (16, 32), (4, 8), Letterbox.of((64, 64), (48, 64)), (64, 64), (64, 48))
+
+
+def ones_maps():
+    return [np.ones((4, 4, 4), np.float32), np.ones((8, 2, 2), np.float32)]
+
+
+# --- rolo.detection.neck ------------------------------------------------------------------------------------
+
+
+def test_letterbox_mapping_matches_ultralytics_inverse():
+    from ultralytics.utils.ops import scale_boxes
+
+    lb = Letterbox.of((64, 64), (48, 64))
+    assert (lb.pad_x, lb.pad_y) == (0.0, 8.0)
+    box = np.array([[3.0, 5.0, 20.0, 30.0]])
+    back = scale_boxes((64, 64), torch.tensor(lb.forward(box), dtype=torch.float64), (48, 64)).numpy()
+    np.testing.assert_allclose(back, box, atol=1e-9)
+
+
+def test_roi_pool_inside_border_and_outside():
+    maps = ones_maps()
+    boxes = np.array([
+        [16.0, 8.0, 48.0, 40.0],  # inside: exactly the map's value
+        [0.0, 0.0, 64.0, 48.0],  # the whole image, touching every border
+        [-32.0, 10.0, 32.0, 40.0],  # half outside on the left
+        [-400.0, -400.0, -300.0, -300.0],  # wholly outside, far away
+        [60.0, 40.0, 60.0, 40.0],  # degenerate, at the corner
+    ])
+    f = roi_pool(maps, boxes, META, (2, 1))
+    assert f.shape == (5, pooled_dim(META, (2, 1))) == (5, 4 * 4 + 8)
+    assert np.isfinite(f).all()
+    np.testing.assert_allclose(f[0], 1.0, atol=1e-6)
+    np.testing.assert_allclose(f[1], 1.0, atol=1e-6)
+    left = f[2, :16].reshape(4, 2, 2)  # P4 2x2 cells: the left column lies outside the image
+    assert (left[:, :, 0] < 0.6).all() and np.allclose(left[:, :, 1], 1.0, atol=1e-6)
+    np.testing.assert_array_equal(f[3], 0.0)
+    np.testing.assert_allclose(f[4], 1.0, atol=1e-6)
+
+
+def test_neck_hook_leaves_outputs_unchanged_and_captures_head_inputs():
+    from ultralytics.nn.tasks import DetectionModel
+
+    from rolo.detection.neck import NeckHook
+
+    torch.manual_seed(0)
+    import yaml
+
+    cfg = yaml.safe_load(_yolov8_yaml().read_text())
+    cfg.update(nc=1, scales={"t": [0.33, 0.125, 1024]}, scale="t")  # the demo's width: P4 64, P5 128 channels
+    model = DetectionModel(cfg, verbose=False).eval()
+    x = torch.rand(2, 3, 64, 96)
+    with torch.inference_mode():
+        plain = model(x)[0].clone()
+        hook = NeckHook(model, NeckSpec((1, 2)))
+        hooked = model(x)[0]
+        hook.remove()
+    assert torch.equal(plain, hooked)
+    assert hook.strides == (16, 32)
+    assert [m.shape for m in hook.maps] == [(2, 64, 4, 6), (2, 128, 2, 3)]
+    assert hook.maps[0].dtype == np.float16
+    assert bytes_per_frame((64, 128), (16, 32), (64, 96)) == (64 * 24 + 128 * 6) * 2
+
+
+def _yolov8_yaml():
+    from pathlib import Path
+
+    import ultralytics
+
+    return Path(ultralytics.__file__).parent / "cfg/models/v8/yolov8.yaml"
+
+
+# --- scenario and look-ahead guard ----------------------------------------------------------------
+
+
+class LookAheadGuard:
+    """Array-like: reading a row past ``allowed`` raises (as in test_unit_association.py)."""
+
+    def __init__(self, array):
+        self.array = array
+        self.allowed = -1
+        self.reads = []
+
+    def __len__(self):
+        return len(self.array)
+
+    def __getitem__(self, index):
+        if not isinstance(index, (int, np.integer)):
+            raise AssertionError(f"only single frames may be read, not {index!r}")
+        if index > self.allowed:
+            raise AssertionError(f"look-ahead: read frame {index} while producing frame {self.allowed}")
+        self.reads.append(int(index))
+        return self.array[index]
+
+
+def scenario(T=14, seed=0):
+    """A target moving right with a detection each frame but frames 5-6, a static distractor, random maps."""
+    rng = np.random.default_rng(seed)
+    gt = np.array([[4.0 + 2 * t, 10.0, 16.0 + 2 * t, 26.0] for t in range(T)])
+    dets = np.full((T, 4, 6), np.nan, np.float32)
+    for t in range(T):
+        dets[t, 0] = [40, 30, 52, 46, 0.9, 0]
+        if t not in (5, 6):
+            dets[t, 1, :4] = gt[t] + rng.normal(0, 0.5, 4)
+            dets[t, 1, 4:] = [0.7, 0]
+    p4 = rng.normal(0, 1, (T, 4, 4, 4)).astype(np.float16)
+    p5 = rng.normal(0, 1, (T, 8, 2, 2)).astype(np.float16)
+    feats = rng.normal(0, 1, (T, 8)).astype(np.float32)
+    return gt, dets, [p4, p5], feats
+
+
+def tiny_model(inputs="roi", seed=0, **kw):
+    torch.manual_seed(seed)
+    dim = 8 if inputs == "global" else pooled_dim(META, (4, 2))
+    model = ClosedLoopLSTM(ClosedLoopConfig(feature_dim=dim, inputs=inputs, hidden=8, proj=8, steps=3, **kw))
+    for p in model.parameters():  # a non-trivial model: the zero-initialised head would hide reads
+        torch.nn.init.normal_(p, 0, 0.1)
+    return model
+
+
+@pytest.mark.parametrize("inputs,loop", [("roi", "closed"), ("global", "closed"), ("roi", "open")])
+@pytest.mark.parametrize("start", [0, 3])
+def test_closed_loop_never_reads_ahead(inputs, loop, start):
+    gt, dets, neck, feats = scenario()
+    gd, gf = LookAheadGuard(dets), LookAheadGuard(feats)
+    gn = [LookAheadGuard(m) for m in neck]
+    guards = [gd, gf, *gn]
+    tracker = ClosedLoopTracker(tiny_model(inputs, loop=loop), IMAGE_WH, META)
+    gen = iter_track(tracker, VideoFrames(gf, gd, None, gn), gt[start], start, len(gt))
+    for g in guards:
+        g.allowed = start
+    produced = []
+    for t, box in gen:
+        assert np.isfinite(box).all()
+        produced.append(t)
+        for g in guards:
+            g.allowed = t + 1
+    assert produced == list(range(start, len(gt)))
+    assert max(gd.reads) == len(gt) - 1 and min(gd.reads) == start
+    if inputs == "roi":
+        assert gf.reads == []
+
+
+def test_start_template_uses_only_the_start_frame():
+    """start() reads frame s only, and the fitted appearance model does not change when every other
+    frame's data changes."""
+    gt, dets, neck, feats = scenario()
+    s = 4
+    weights = []
+    for seed in (1, 2):
+        rng = np.random.default_rng(seed)
+        d2 = dets.copy()
+        n2 = [m.copy() for m in neck]
+        others = [t for t in range(len(gt)) if t != s]
+        d2[others, :, :4] += rng.normal(0, 3, d2[others, :, :4].shape).astype(np.float32)
+        for m in n2:
+            m[others] = rng.normal(0, 1, m[others].shape)
+        gd = LookAheadGuard(d2)
+        gn = [LookAheadGuard(m) for m in n2]
+        for g in (gd, *gn):
+            g.allowed = s
+        tracker = ClosedLoopTracker(tiny_model(), IMAGE_WH, META)
+        tracker.start(gt[s], VideoFrames(None, gd, None, gn)[s])
+        assert set(gd.reads) == {s} and all(set(g.reads) == {s} for g in gn)
+        weights.append(tracker.app_model.w.copy())
+    np.testing.assert_array_equal(weights[0], weights[1])
+
+
+def test_appearance_model_ranks_target_over_distractor():
+    rng = np.random.default_rng(0)
+    target, distractor = rng.normal(0, 1, 24), rng.normal(0, 1, 24)
+    box = np.array([10.0, 10.0, 20.0, 30.0])
+    boxes, labels = start_samples(box, np.array([[40, 10, 50, 30, 0.9, 0]]), IMAGE_WH, AppearanceParams())
+    feats = np.where(labels[:, None] == 1, target, rng.normal(0, 1, (len(labels), 24)))
+    feats[len(labels) - 1] = distractor
+    m = AppearanceModel()
+    m.fit_start(feats + rng.normal(0, 0.1, feats.shape), labels)
+    s = m.score(np.stack([target, distractor]))
+    assert s[0] > 0.5 > s[1]
+
+
+# --- model, training, checkpoints -----------------------------------------------------------------
+
+
+def test_delta_round_trip_and_untrained_model_returns_reference():
+    ref = np.array([[10.0, 20.0, 30.0, 60.0]])
+    box = np.array([[12.0, 18.0, 36.0, 50.0]])
+    np.testing.assert_allclose(apply_delta(ref, box_delta(ref, box)), box, atol=1e-9)
+    model = ClosedLoopLSTM(ClosedLoopConfig(feature_dim=5, hidden=4, proj=4, steps=2))
+    out = model(torch.randn(3, 2, 5 + BOX_INPUTS))
+    assert torch.equal(out, torch.zeros(3, 4))
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = tiny_model(app_weight=0.25)
+    save_closed_loop(tmp_path / "m.pt", model, {"note": "x"}, AppearanceParams(lam=0.5))
+    torch.load(tmp_path / "m.pt", weights_only=True)  # plain types only
+    loaded, app, ckpt = load_closed_loop(tmp_path / "m.pt")
+    assert loaded.cfg == model.cfg and app.lam == 0.5 and ckpt["note"] == "x"
+    x = torch.randn(2, 3, model.cfg.feature_dim + BOX_INPUTS)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+
+
+def test_training_runs_on_its_own_rollouts():
+    gt, dets, neck, feats = scenario(T=20)
+    seg = TrainSegment("S", VideoFrames(feats, dets, None, neck), gt, np.ones(len(gt), bool), 0, len(gt), IMAGE_WH, META)
+    cfg = ClosedLoopConfig(feature_dim=pooled_dim(META, (4, 2)), hidden=8, proj=8, steps=3)
+    model, log = train_closed_loop([seg], cfg, ClosedLoopTrainParams(rounds=2, epochs=2, start_every=5, rollout_len=8))
+    assert len(log["rounds"]) == 2 and all(r["windows"] > 0 for r in log["rounds"])
+    assert any(p.abs().sum() > 0 for p in model.head.parameters())
+
+
+def test_appearance_incremental_kernel_matches_a_fresh_solve():
+    rng = np.random.default_rng(1)
+    m = AppearanceModel(AppearanceParams(memory=3))
+    m.fit_start(rng.normal(0, 1, (10, 6)), np.r_[np.ones(3), np.zeros(7)])
+    for _ in range(6):
+        m.add(rng.normal(0, 1, (4, 6)), np.r_[1.0, np.zeros(3)])
+    assert len(m.parts) == 1 + 3 and len(m.X) == 10 + 3 * 4
+    np.testing.assert_allclose(m.K, m.X.astype(np.float64) @ m.X.T.astype(np.float64), atol=1e-4)
