@@ -106,6 +106,8 @@ def run(weights: str, frame_paths: list[Path], gt: np.ndarray, extraction, featu
         x = letterbox_frame(cv2.imread(str(frame_paths[0])), lb)[None]
         ex(x, (h, w))  # warm-up
         detector = min(seconds_per_call(lambda: ex(x, (h, w)), 2.0) for _ in range(rounds))
+    # the neck maps the closed-loop ROLO reads, as extraction stores them (same model, same frame)
+    neck_frames = closed_loop_frames(weights, extraction, x, (h, w), frames, n)
     log(f"  detector (batch 1, forward + hook + NMS): {1 / detector:.2f} frames/s; decode + letterbox {1 / decode:.0f} frames/s")
 
     torch.set_num_threads(threads[1])
@@ -129,9 +131,47 @@ def run(weights: str, frame_paths: list[Path], gt: np.ndarray, extraction, featu
                  "value": 1 / np.median([v["stateful"] for v in per_steps.values()]), "unit": "frames/s",
                  "ratio": np.median([v["stateful"] for v in per_steps.values()]) / detector, "ratio_of": "of detector time",
                  "target": ""})
+    s_loop = per_frame(lambda: closed_loop_tracker((w, h), neck_frames), neck_frames, start, n, rounds)
+    log(f"  closed-loop ROLO stage: {1 / s_loop:.0f} frames/s ({1000 * s_loop:.1f} ms a frame)")
+    rows.append({"section": "tracking", "measure": "closed-loop ROLO stage (rolo: candidates, RoI pooling, appearance, LSTM)",
+                 "value": 1 / s_loop, "unit": "frames/s", "ratio": s_loop / detector, "ratio_of": "of detector time",
+                 "target": "<= 0.15"})
     default = 6 if 6 in per_steps else next(iter(per_steps))
     e2e = decode + detector + per_steps[default]["window"]
     rows.append({"section": "tracking", "measure": f"end to end (decode + letterbox + detector + ROLO, steps {default})",
                  "value": 1 / e2e, "unit": "frames/s", "ratio": detector / e2e, "ratio_of": "detector share of time",
                  "target": ""})
-    return rows, {"detector_s": detector, "decode_s": decode, "yolo_s": yolo, "per_steps": per_steps, "frames": n}
+    return rows, {"detector_s": detector, "decode_s": decode, "yolo_s": yolo, "per_steps": per_steps,
+                  "closed_loop_s": s_loop, "frames": n}
+
+
+def closed_loop_frames(weights, extraction, x, orig_hw, frames, n: int):
+    """``frames`` with neck maps: one frame's stored maps (``extraction.neck``, P4 + P5) repeated."""
+    import dataclasses
+
+    from rolo.detection.extraction import FeatureExtractor
+    from rolo.detection.neck import Letterbox, NeckMeta, NeckSpec
+
+    params = dataclasses.replace(extraction, neck=extraction.neck or NeckSpec())
+    with FeatureExtractor(weights, params) as ex:
+        ex(x, orig_hw)
+        maps = ex.neck.maps
+        meta = NeckMeta(params.neck, ex.neck.strides, tuple(int(m.shape[1]) for m in maps),
+                        Letterbox.of(tuple(x.shape[2:]), orig_hw), tuple(int(v) for v in x.shape[2:]), (orig_hw[1], orig_hw[0]))
+    neck = [np.broadcast_to(m, (n, *m.shape[1:])) for m in maps]
+    return dataclasses.replace(frames, neck=neck, neck_meta=meta)
+
+
+def closed_loop_tracker(image_wh, frames):
+    """``rolo`` with an untrained closed-loop model of the pipeline's settings for these maps."""
+    import torch
+
+    from rolo.tracking.appearance import AppearanceParams
+    from rolo.tracking.closed_loop import ClosedLoopLSTM
+    from rolo.tracking.closed_loop_job import KIND, model_config
+    from rolo.tracking.trackers import make_tracker
+
+    torch.manual_seed(0)
+    model = ClosedLoopLSTM(model_config(frames.neck_meta, 6)).eval()
+    model.kind, model.app_params = KIND, AppearanceParams()
+    return make_tracker("rolo", None, image_wh, model)
