@@ -236,3 +236,28 @@ def test_stream_is_forward_only_and_holds_one_batch(tiny_workflow, torch_threads
             assert not stream.has(36) and stream.exhausted
         finally:
             stream.close()
+
+
+def test_otb_format_output_scores_with_rolo_score(tiny_workflow, in_tmp, capfd, torch_threads):
+    """`rolo track --format otb` over a whole video writes what `rolo score` reads; its scores are
+    those of the pipeline's track file (exp1: one-pass from frame 1)."""
+    split = read_splits(tiny_workflow / "results/exp1/splits.json")["D"]
+    (in_tmp / "mine").mkdir()
+    rc, _, err = rolo(capfd, tiny_workflow / "resources/synthetic/D/img", "--init", init_arg(split.start_box),
+                      "--model", model_path(tiny_workflow, "exp1"), "--out", in_tmp / "mine/D.txt", "--format", "otb",
+                      "--threads", EXTRACTION_THREADS, "--quiet")
+    assert rc == 0, err
+    np.testing.assert_array_equal(read_otb_boxes(in_tmp / "mine/D.txt"),
+                                  read_otb_boxes(tiny_workflow / "results/exp1/tracks/rolo/D.txt"))
+    args = ["score", "--dataset-root", str(tiny_workflow / "resources/synthetic"), "--sequences", "D"]
+    assert main([*args, "--results", str(in_tmp / "mine"), "--out", str(in_tmp / "mine.csv")]) == 0
+    assert main([*args, "--results", str(tiny_workflow / "results/exp1/tracks/rolo"), "--out", str(in_tmp / "pipe.csv")]) == 0
+    assert (in_tmp / "mine.csv").read_text() == (in_tmp / "pipe.csv").read_text()
+
+
+def test_version(capsys):
+    from rolo import __version__
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"rolo {__version__}"

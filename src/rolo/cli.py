@@ -60,7 +60,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 def add_track(subparsers) -> None:
     """``rolo track``: follow a target through a video or an image folder with a trained model."""
-    from rolo.detection.extraction import ExtractionParams
+    from rolo.detection.settings import ExtractionParams
 
     p = subparsers.add_parser(
         "track",
@@ -81,6 +81,9 @@ def add_track(subparsers) -> None:
                    "the checkpoint's parent folders, then as given)")
     p.add_argument("--out", default="track.csv", help="CSV to write (default: track.csv)")
     p.add_argument("--video", metavar="OUT.mp4", help="also write an annotated, browser-playable MP4")
+    p.add_argument("--format", choices=("csv", "otb"), default="csv",
+                   help="--out as a CSV (frame,x,y,w,h,conf,lost; default) or an OTB result file (x,y,w,h per "
+                   "tracked frame, 1-based), which `rolo score` reads")
     p.add_argument("--start", type=int, default=1, help="1-based frame to start on, given --init (default: 1)")
     p.add_argument("--end", type=int, help="1-based last frame to track (default: the source's last)")
     defaults = ExtractionParams()  # one source of the extraction defaults (the pipeline's too)
@@ -116,13 +119,14 @@ def run_track(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from rolo.detection.extraction import ExtractionParams
+    from rolo.detection.settings import ExtractionParams
     from rolo.tracking.live import track_source
 
     extraction = ExtractionParams(batch=args.batch, conf=args.conf, iou=args.iou, max_det=args.max_det, device=args.device)
     s = track_source(
         args.source, args.init, args.model, args.out, detector=args.detector, out_video=args.video,
         start=args.start, end=args.end, extraction=extraction, fps=args.fps, progress=not args.quiet,
+        out_format=args.format,
     )
     print(f"tracked {s.frames} frames ({s.first + 1}..{s.first + s.frames}) in {s.seconds:.1f} s: {s.fps:.1f} frames/s")
     print(f"wrote {', '.join(p for p in (s.csv, s.video) if p)}")
@@ -133,7 +137,10 @@ SUBCOMMANDS: list[Callable] = [add_score, add_track]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from rolo import __version__
+
     parser = argparse.ArgumentParser(prog="rolo", description="ROLO (Recurrent YOLO) tools")
+    parser.add_argument("--version", action="version", version=f"rolo {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(subparsers)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from rolo.detection.settings import ExtractionParams  # noqa: F401  (its home is light: the CLI imports it)
 from rolo.errors import RoloInputError
 from rolo.detection.detector import feature_layer_index, load_yolo
 
@@ -32,53 +32,6 @@ if TYPE_CHECKING:
     import torch
 
     from rolo.detection.neck import NeckSpec
-
-
-@dataclass(frozen=True)
-class ExtractionParams:
-    imgsz: int = 640
-    batch: int = 16  # frames per forward pass on CUDA
-    conf: float = 0.05  # NMS confidence floor; association applies its own thresholds
-    iou: float = 0.7  # NMS IoU
-    max_det: int = 10  # K detections kept per frame
-    agnostic: bool = True  # class-agnostic NMS: one box per object whatever its class
-    workers: int = 2  # background decoding processes
-    device: str | None = None  # None: CUDA when present, else CPU
-    # frames per forward pass on CPU (None: ``batch``). One 640 px frame's activations fit in the CPU's
-    # cache, a batch's spill to RAM: YOLOv8s at 640 px on 2 cores runs about 1.5x faster a frame at 1
-    # than at 16 (BENCHMARKS.md). A frame's outputs may differ in the last bits between batch sizes
-    # (YOLOv8s at 640 px: identical; the demo's small model at 160-256 px: ~1e-15).
-    cpu_batch: int | None = None
-    # channels-last memory format for the detector: 1.2x faster on a 2-core CPU (BENCHMARKS.md), but other
-    # convolution kernels run, so outputs differ from the default layout in the last float bits: opt-in
-    channels_last: bool = False
-    # the Detect head's input maps kept per frame (rolo.detection.neck), captured in the same forward
-    # pass: None (default) keeps none; the closed-loop ROLO reads them
-    neck: "NeckSpec | None" = None
-
-    @classmethod
-    def from_config(cls, extraction: dict, **overrides) -> "ExtractionParams":
-        """The settings of a config's ``extraction`` section (missing keys: the defaults above, which
-        the config schema repeats for its documentation; a test keeps them equal)."""
-        import dataclasses
-
-        from rolo.detection.neck import NeckSpec
-
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(extraction) - known)
-        if unknown:
-            raise ValueError(f"extraction.{unknown[0]}: not an extraction setting; known: {', '.join(sorted(known))}")
-        settings = {**extraction, **overrides}
-        if isinstance(settings.get("neck"), dict):
-            neck = settings["neck"]
-            settings["neck"] = NeckSpec(tuple(neck.get("levels", NeckSpec.levels)), int(neck.get("channel_group", 1)))
-        return cls(**settings)
-
-    def forward_batch(self, device) -> int:
-        """Frames per forward pass on ``device`` (a ``torch.device``)."""
-        if device.type == "cuda" or self.cpu_batch is None:
-            return self.batch
-        return self.cpu_batch
 
 
 def letterbox_frame(im: np.ndarray, letterbox) -> "torch.Tensor":

@@ -47,6 +47,9 @@ CSV_COLUMNS = ("frame", "x", "y", "w", "h", "conf", "lost")
 """``frame`` 1-based; ``x, y, w, h`` the ROLO box (OTB, 1-based); ``conf`` the associated detection's
 confidence (1 on the start frame, 0 when lost); ``lost`` 1 when the association kept its previous box."""
 
+OUT_FORMATS = ("csv", "otb")
+"""``csv``: :data:`CSV_COLUMNS` with a header; ``otb``: ``x,y,w,h`` per frame (what ``rolo score`` reads)."""
+
 VIDEO_FPS = 20.0  # output frame rate of an image folder (and of a video reporting none)
 
 
@@ -202,10 +205,12 @@ def track_source(
     extraction: "ExtractionParams | None" = None,
     fps: float | None = None,
     progress: bool = True,
+    out_format: str = "csv",
 ) -> TrackSummary:
     """Track from frame ``start`` (1-based) to ``end`` (inclusive; default: the source's last frame),
     starting from ``init`` (OTB ``x, y, w, h``, 1-based, or its ``"x,y,w,h"`` text). Writes ``out_csv``
-    (:data:`CSV_COLUMNS`) and, if given, ``out_video`` (H.264 MP4 with the ROLO box, the YOLO box and
+    (:data:`CSV_COLUMNS`; with ``out_format="otb"`` an OTB result file instead: one ``x,y,w,h``
+    line per tracked frame, 1-based, as ``rolo score`` and OTB's toolkits read) and, if given, ``out_video`` (H.264 MP4 with the ROLO box, the YOLO box and
     the frame counter), both atomically. ``extraction``: the pipeline's extraction settings
     (:class:`~rolo.detection.extraction.ExtractionParams`; its ``imgsz`` is replaced by the one the
     checkpoint records and frames are decoded in a thread, not in worker processes); the detector
@@ -273,8 +278,11 @@ def track_source(
                     boxes.close()
 
             n = 0
+            if out_format not in OUT_FORMATS:
+                raise RoloInputError(f"--format {out_format!r}: one of {', '.join(OUT_FORMATS)}")
             with atomic_path(out_csv) as tmp_csv, open(tmp_csv, "w") as f:
-                f.write(",".join(CSV_COLUMNS) + "\n")
+                if out_format == "csv":
+                    f.write(",".join(CSV_COLUMNS) + "\n")
 
                 def rows() -> Iterator[tuple[int, np.ndarray, np.ndarray, float, bool]]:
                     nonlocal n
@@ -283,7 +291,10 @@ def track_source(
                         x, y, w, h = xyxy_to_otb(box)
                         if not np.isfinite([x, y, w, h]).all():
                             raise RuntimeError(f"frame {t + 1}: non-finite box {box}")
-                        f.write(f"{t + 1},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{c:.4f},{int(lost)}\n")
+                        if out_format == "csv":
+                            f.write(f"{t + 1},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{c:.4f},{int(lost)}\n")
+                        else:  # OTB result file, as the pipeline's track files
+                            f.write(f"{x:.2f},{y:.2f},{w:.2f},{h:.2f}\n")
                         n += 1
                         report(n)
                         yield rec
