@@ -12,6 +12,8 @@ if DETECTOR_TRAIN:
         output:
             weights=DETECTOR_WEIGHTS,
             metrics="results/detector/train_metrics.json",
+            # Ultralytics' per-epoch table (losses, precision, recall, mAP)
+            curves="results/detector/results.csv",
         log:
             "logs/train_detector.log",
         benchmark:

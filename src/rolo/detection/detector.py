@@ -111,6 +111,7 @@ def train_detector(
     """Train with Ultralytics' trainer; copy ``best.pt`` to ``out_weights``; return val metrics."""
     model = load_yolo(model_spec)
     work_dir = Path(work_dir)
+    model.add_callback("on_fit_epoch_end", log_epoch)
     with nms_without_time_limit():
         results = _train(model, data_yaml, work_dir, epochs, imgsz, batch, seed, workers, device, extra)
     best = Path(model.trainer.best)
@@ -118,8 +119,26 @@ def train_detector(
         raise RuntimeError(f"Ultralytics training wrote no weights at {best}")
     with atomic_path(out_weights) as tmp:
         shutil.copyfile(best, tmp)
+    curves = Path(model.trainer.save_dir) / "results.csv"  # Ultralytics' per-epoch table, beside the weights
+    if curves.is_file():
+        with atomic_path(Path(out_weights).with_name("results.csv")) as tmp:
+            shutil.copyfile(curves, tmp)
     metrics = getattr(results, "results_dict", {}) or {}
     return {k: float(v) for k, v in metrics.items()}
+
+
+def log_epoch(trainer) -> None:
+    """One line per epoch in the job's log (Ultralytics' own output goes to its TTY-aware bars)."""
+    import sys
+
+    names = getattr(trainer, "loss_names", ())
+    losses = getattr(trainer, "tloss", None)
+    values = losses.tolist() if hasattr(losses, "tolist") else []
+    parts = [f"{n} {v:.4f}" for n, v in zip(names, values if isinstance(values, list) else [values])]
+    m = getattr(trainer, "metrics", {}) or {}
+    map50 = m.get("metrics/mAP50(B)")
+    parts.append(f"mAP50 {map50:.3f}" if map50 is not None else "mAP50 -")
+    print(f"detector epoch {trainer.epoch + 1}/{trainer.epochs}: " + ", ".join(parts), file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

@@ -176,6 +176,29 @@ class FeatureExtractor:
         }
 
 
+class Progress:
+    """Progress lines on stderr: rewritten in place on a terminal, else (a job's log file) one line
+    per quarter of the work, so that no ``\\r`` reaches a file."""
+
+    def __init__(self, what: str, total: int, t0: float | None = None, stream=None):
+        self.what, self.total, self.stream = what, total, stream or sys.stderr
+        self.t0 = time.perf_counter() if t0 is None else t0
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.next_mark = 0.25
+        self.printed = -1
+
+    def __call__(self, done: int, final: bool = False) -> None:
+        rate = done / max(time.perf_counter() - self.t0, 1e-9)
+        text = f"{self.what} {done}/{self.total} frames ({rate:.1f} frames/s)"
+        if self.tty:
+            print(f"\r{text}", end="\n" if final else "", file=self.stream, flush=True)
+        elif (final or done >= self.next_mark * self.total) and done != self.printed:
+            while self.next_mark * self.total <= done:
+                self.next_mark += 0.25
+            self.printed = done
+            print(text, file=self.stream, flush=True)
+
+
 def extract_video(
     detector: str | Path, frames: list[Path], params: ExtractionParams, progress: bool = True
 ) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -203,6 +226,7 @@ def extract_video(
             persistent_workers=False,
         )
         t0 = time.perf_counter()
+        report = Progress("extract", n, t0)
         for x, shapes in loader:
             if first_shape is None:
                 first_shape = tuple(int(v) for v in shapes[0])
@@ -221,10 +245,9 @@ def extract_video(
                     store[done : done + len(x)] = m
             done += len(x)
             if progress:
-                rate = done / max(time.perf_counter() - t0, 1e-9)
-                print(f"\rextract {done}/{n} frames ({rate:.1f} frames/s)", end="", file=sys.stderr, flush=True)
+                report(done)
         if progress:
-            print(file=sys.stderr)
+            report(done, final=True)
         if done != n or feats is None:
             raise RuntimeError(f"extracted {done} of {n} frames")
         elapsed = time.perf_counter() - t0

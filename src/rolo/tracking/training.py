@@ -179,9 +179,9 @@ def train_model(
         if on_epoch is not None:
             state = {"epoch": epoch, "optimizer": opt.state_dict(), "generator": gen.get_state(), "losses": records}
             on_epoch(epoch, model, state)
-        if progress:
-            print(f"epoch {epoch}/{params.epochs} loss {rec['train_loss']:.6f} val {rec['val_loss']:.6f} "
-                  f"val IoU {rec['val_iou']:.3f}", file=sys.stderr, flush=True)
+        if progress:  # the validation part only when there is a validation carve
+            val = f" val {rec['val_loss']:.6f} val IoU {rec['val_iou']:.3f}" if np.isfinite(rec["val_loss"]) else ""
+            print(f"epoch {epoch}/{params.epochs} loss {rec['train_loss']:.6f}{val}", file=sys.stderr, flush=True)
     model.eval().cpu()
     return model, pd.DataFrame(records)
 
