@@ -116,6 +116,51 @@ def list_frames(img_dir: str | Path) -> tuple[Path, ...]:
     return tuple(p for _, p in numbered)
 
 
+_PADDING = b"\x00\t\n\r "
+_PNG_IEND = b"IEND\xaeB`\x82"
+
+
+def image_complete(data: bytes) -> bool:
+    """Whether an encoded image's bytes reach its end marker: JPEG's EOI ``FF D9``, PNG's ``IEND``
+    chunk, BMP's declared file size (trailing zero or white-space padding allowed). Other formats: True."""
+    if data[:2] == b"\xff\xd8":
+        return data.rstrip(_PADDING).endswith(b"\xff\xd9")
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return data.rstrip(_PADDING).endswith(_PNG_IEND)
+    if data[:2] == b"BM" and len(data) >= 6:
+        return int.from_bytes(data[2:6], "little") <= len(data)
+    return True
+
+
+def check_image(path: str | Path) -> None:
+    """Raise :class:`RoloInputError` naming ``path`` unless its bytes reach the end marker (for files
+    another library decodes, e.g. Ultralytics' training data, which would repair a truncated JPEG)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise RoloInputError(f"{path}: cannot read image ({e.strerror or e})") from e
+    if not image_complete(data):
+        raise RoloInputError(f"{path}: truncated or corrupt image ({len(data)} bytes); replace or remove the file")
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image file -> BGR uint8 ``(H, W, 3)``: its bytes read once, checked for completeness
+    (:func:`image_complete`; OpenCV decodes a truncated JPEG as grey with only a warning) and decoded
+    once. A truncated, corrupt or unreadable file raises :class:`RoloInputError` naming it."""
+    import cv2
+
+    path = Path(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as e:
+        raise RoloInputError(f"{path}: cannot read image ({e.strerror or e})") from e
+    im = cv2.imdecode(data, cv2.IMREAD_COLOR) if image_complete(data.tobytes()) else None
+    if im is None:
+        raise RoloInputError(f"{path}: truncated or corrupt image ({data.size} bytes); replace or remove the file")
+    return im
+
+
 def load_sequence(
     folder: str | Path,
     name: str | None = None,

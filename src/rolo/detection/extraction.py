@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from rolo.errors import RoloInputError
+from rolo.data.sequences import read_image
 from rolo.detection.detector import feature_layer_index, load_yolo
 
 if TYPE_CHECKING:
@@ -100,9 +100,7 @@ class _Frames:
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        im = cv2.imread(str(self.paths[i]))
-        if im is None:
-            raise RoloInputError(f"{self.paths[i]}: cannot decode image")
+        im = read_image(self.paths[i])
         import torch
 
         return letterbox_frame(im, self.letterbox), torch.tensor(im.shape[:2])
