@@ -72,4 +72,4 @@ rule all:
     default_target: True
     input:
         all_targets(),
-        provenance_targets(),
+        expand(f"{EXP}/provenance.json", exp=EXPERIMENTS),

@@ -32,4 +32,6 @@ def frames_of(videos):
 
 def tracker_frames(exp, tracker):
     """The identities of the frames ``tracker`` reads on ``exp``'s test videos ({} if it reads none)."""
-    return frames_of([v for v, f in tracker_video_files(exp, tracker).items() if "images" in f])
+    return frames_of(
+        [v for v, f in tracker_video_files(exp, tracker).items() if "images" in f]
+    )

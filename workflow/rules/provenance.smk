@@ -13,13 +13,13 @@ rule provenance:
         f"{EXP}/provenance.json",
     log:
         "logs/provenance/{exp}.log",
+    localrule: True
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=200,
         runtime=5,
-    localrule: True
     params:
         revision=REVISION,
         config_sha256=CONFIG_SHA256,
@@ -27,6 +27,3 @@ rule provenance:
     script:
         "../scripts/provenance.py"
 
-
-def provenance_targets():
-    return [f"results/{e}/provenance.json" for e in EXPERIMENTS]
