@@ -6,13 +6,15 @@
 # downloads) are outputs of this workflow, tracked as such; their value is None, so that a first run
 # (folders absent) and a second (present) agree and a rerun plans nothing.
 import functools
+import os
 
 from rolo.utils.provenance import folder_identity
 
 
 def frames_folder(video):
-    """The image folder whose identity reruns ``video``'s frame readers; None for generated ones."""
-    if SYNTHETIC:
+    """The image folder whose identity reruns ``video``'s frame readers; None for generated ones
+    (and for all with ROLO_FRAME_IDENTITY=off, the benchmark's switch: benchmarks/identity.py)."""
+    if SYNTHETIC or os.environ.get("ROLO_FRAME_IDENTITY") == "off":
         return None
     if OTB:
         return f"{otb_source(video)}/img" if OTB_LOCAL else None
