@@ -62,7 +62,6 @@ include: "workflow/rules/plots.smk"
 include: "workflow/rules/sweeps.smk"
 include: "workflow/rules/variation.smk"
 include: "workflow/rules/demo.smk"
-include: "workflow/rules/provenance.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -72,4 +71,3 @@ rule all:
     default_target: True
     input:
         all_targets(),
-        expand(f"{EXP}/provenance.json", exp=EXPERIMENTS),

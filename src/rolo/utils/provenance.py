@@ -132,3 +132,15 @@ def config_hash(config: dict) -> str:
     import json
 
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def write_provenance(path: str | Path, checkout: str | Path, config: dict, exp: str) -> None:
+    """``results/<exp>/provenance.json``: ``code`` (:func:`source_revision` of ``checkout``),
+    ``config_sha256`` (:func:`config_hash`) and the experiment's settings."""
+    from rolo.utils.io import save_json
+
+    save_json(path, {
+        "code": source_revision(checkout),
+        "config_sha256": config_hash(config),
+        "experiment": {"name": exp, **config["experiments"][exp]},
+    })
