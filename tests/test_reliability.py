@@ -58,6 +58,10 @@ def test_a_truncated_image_is_an_error_naming_it(tmp_path, ext):
     with open(path, "ab") as f:  # trailing padding is allowed
         f.write(b"\x00\x00\n")
     assert read_image(path).shape == (48, 64, 3)
+    with open(path, "ab") as f:  # so is data after the end (a camera's trailer, an appended clip)
+        f.write(b"trailer \xff\xd8 \x00" * 20)
+    assert read_image(path).shape == (48, 64, 3)
+    path.write_bytes(cv2.imencode(ext, im)[1].tobytes())
     truncate(path)
     if ext == ".jpg":  # what OpenCV alone does: a grey image and a warning, no error
         assert cv2.imread(str(path)) is not None
@@ -66,6 +70,19 @@ def test_a_truncated_image_is_an_error_naming_it(tmp_path, ext):
     with pytest.raises(RoloInputError, match=str(path)):
         check_image(path)
     assert image_complete(b"other format")  # formats without an end marker: left to the decoder
+
+
+def test_every_truncation_of_a_frame_is_caught(tmp_path):
+    """A real frame (the synthetic generator's JPEG, progressive and baseline) cut at any length."""
+    p = SynthParams(width=160, height=120, frames=2)
+    write_sequence(tmp_path / "S", "S", ["SV"], seed=1, p=p)
+    frame = tmp_path / "S/img/0001.jpg"
+    data = frame.read_bytes()
+    progressive = cv2.imencode(".jpg", cv2.imread(str(frame)), [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])[1].tobytes()
+    for whole in (data, progressive):
+        assert image_complete(whole)
+        assert not any(image_complete(whole[:k]) for k in range(4, len(whole) - 1, 7)), "a truncation passed"
+        assert not image_complete(whole[:-1])
 
 
 def test_garbage_is_an_error_naming_the_file(tmp_path):
