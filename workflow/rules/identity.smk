@@ -17,7 +17,14 @@ def frames_folder(video):
     if SYNTHETIC or os.environ.get("ROLO_FRAME_IDENTITY") == "off":
         return None
     if OTB:
-        return f"{otb_source(video)}/img" if OTB_LOCAL else None
+        if not OTB_LOCAL:
+            return None
+        from rolo.data.otb import sequence_dir
+
+        try:
+            return str(sequence_dir(otb_source(video), find_entry(video)) / "img")
+        except RoloInputError:
+            return None  # reported by the rule that prepares the sequence
     return f"{DATA}/{video}/img"
 
 
