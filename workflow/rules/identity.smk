@@ -13,7 +13,8 @@ from rolo.utils.provenance import folder_identity
 
 def frames_folder(video):
     """The image folder whose identity reruns ``video``'s frame readers; None for generated ones
-    (and for all with ROLO_FRAME_IDENTITY=off, the benchmark's switch: benchmarks/identity.py)."""
+    (and for all with ROLO_FRAME_IDENTITY=off, the benchmark's switch: benchmarks/identity.py).
+    """
     if SYNTHETIC or os.environ.get("ROLO_FRAME_IDENTITY") == "off":
         return None
     if OTB:
