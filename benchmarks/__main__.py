@@ -14,7 +14,7 @@ import pandas as pd
 
 from benchmarks.common import machine, offline, save_model, write_video
 
-SECTIONS = ("extraction", "tracking", "training", "pipeline")
+SECTIONS = ("extraction", "tracking", "training", "pipeline", "identity")
 COLUMNS = ["section", "measure", "value", "unit", "ratio", "ratio_of", "target"]
 TINY_SCALE = [0.33, 0.125, 1024]  # the demo's detector: half of yolov8n's width, 128-d features
 
@@ -46,6 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--train-batch", type=int, default=64)
     p.add_argument("--epochs-batch1", type=int, default=8)
     p.add_argument("--stages", default="results/benchmarks", help="the demo's Snakemake benchmark files")
+    p.add_argument("--identity-files", type=int, default=59_000, help="files of the frame-identity dry runs' tree")
     p.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=SECTIONS)
     p.add_argument("--out", default="results/bench", help="table.md, table.csv, details.json, losses.csv")
     p.add_argument("--quick", action="store_true",
@@ -56,6 +57,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         a.imgsz, a.frames, a.size, a.rounds = 96, 6, "160x120", 1
         a.ceiling_batches, a.steps, a.track_frames = [1, 4], [1, 6], 40
         a.train_frames, a.epochs, a.epochs_batch1, a.hidden = 30, 4, 2, 32
+        a.identity_files = 300
     return a
 
 
@@ -149,6 +151,12 @@ def main(argv=None) -> pd.DataFrame:
         if not r:
             log(f"pipeline: no benchmark files under {a.stages} (run the demo first)")
         rows += r
+    if "identity" in a.sections:
+        from benchmarks import identity
+
+        r, d = identity.run(work, a.identity_files, log, rounds=1 if a.quick else 2)
+        rows += r
+        details["identity"] = d
     df = pd.DataFrame(rows, columns=COLUMNS)
     details["wall_seconds"] = round(time.perf_counter() - t_start, 1)
     table = fmt_table(df)

@@ -36,7 +36,7 @@ def test_benchmark_table_has_every_section_and_finite_values(bench_table):
     df, out = bench_table
     assert list(df.columns) == ["section", "measure", "value", "unit", "ratio", "ratio_of", "target"]
     counts = df["section"].value_counts().to_dict()
-    assert counts == {"extraction": 9, "tracking": 6, "training": 8, "pipeline": 2}, counts
+    assert counts == {"extraction": 9, "tracking": 6, "training": 8, "pipeline": 2, "identity": 3}, counts
     assert np.isfinite(df["value"].astype(float)).all(), df
     assert (df["value"] > 0).all(), df
     # every row that states a target has its ratio

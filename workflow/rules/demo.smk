@@ -33,6 +33,7 @@ rule track_demo_video:
         detector=lambda wc, input: input.detector[0] if input.detector else None,
         extraction=config["extraction"],
         code=code_hash("tracking.live"),
+        frames=lambda wc: frames_identity(wc.video),
     script:
         "../scripts/track_demo.py"
 

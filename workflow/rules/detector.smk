@@ -43,5 +43,6 @@ if DETECTOR_TRAIN:
             train={**DETECTOR_TRAIN, "imgsz": config["detector"]["imgsz"]},
             work_dir="results/detector/work",
             code=code_hash("detection.detector"),
+            frames=frames_of(DETECTOR_TRAIN["sequences"] + DETECTOR_TRAIN["val"]),
         script:
             "../scripts/train_detector.py"

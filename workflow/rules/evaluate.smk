@@ -11,6 +11,9 @@ rule evaluate:
         curves=f"{EXP}/curves.csv",
         detector=f"{EXP}/detector.csv",
         speed=f"{EXP}/speed.csv",
+        # the code (git commit) and config hash the tables were made with: written by the job at run
+        # time, not a params value, so that a commit or an unrelated setting reruns nothing
+        provenance=f"{EXP}/provenance.json",
     log:
         "logs/evaluate/{exp}.log",
     benchmark:

@@ -31,5 +31,6 @@ rule extract_features:
         scale=None if DETECTOR_TRAIN else config["detector"].get("scale"),
         extraction={**config["extraction"], "imgsz": config["detector"]["imgsz"]},
         code=code_hash("detection.extraction"),
+        frames=lambda wc: frames_identity(wc.video),
     script:
         "../scripts/extract_features.py"

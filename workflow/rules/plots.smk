@@ -115,6 +115,7 @@ rule plot_panel:
         runtime=10,
     params:
         code=code_hash("figures.plots"),
+        frames=lambda wc: frames_of(test_videos(EXPERIMENTS[wc.exp])),
     script:
         "../scripts/plot_panel.py"
 
@@ -141,6 +142,7 @@ rule render_video:
         runtime=10,
     params:
         code=code_hash("figures.plots"),
+        frames=lambda wc: frames_identity(wc.video),
     script:
         "../scripts/render_video.py"
 
@@ -169,6 +171,7 @@ rule plot_heatmap_strip:
     params:
         frames=HEATMAP_FIGURES.get("strip_frames", 12),
         code=code_hash("figures.plots"),
+        images=lambda wc: frames_identity(wc.video),
     script:
         "../scripts/plot_heatmap.py"
 
@@ -197,6 +200,7 @@ rule plot_heatmap_pairs:
     params:
         pairs=HEATMAP_FIGURES.get("pairs", 6),
         code=code_hash("figures.plots"),
+        images=lambda wc: frames_of(test_videos(EXPERIMENTS[wc.exp])),
     script:
         "../scripts/plot_heatmap.py"
 

@@ -28,5 +28,6 @@ rule track:
         # only trackers that associate detections depend on the association settings
         association=lambda wc: association_settings(wc.tracker),
         code=lambda wc: tracker_code(wc.tracker),
+        frames=lambda wc: tracker_frames(wc.exp, wc.tracker),
     script:
         "../scripts/track.py"

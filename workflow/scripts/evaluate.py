@@ -8,6 +8,8 @@ from rolo.evaluation.tables import evaluate_job
 from rolo.utils.runtime import of_kind, sequence_dirs
 
 items = list(snakemake.input.items())
+out = dict(snakemake.output.items())
+provenance = out.pop("provenance", None)
 evaluate_job(
     snakemake.wildcards.exp,
     snakemake.input.splits,
@@ -15,5 +17,11 @@ evaluate_job(
     of_kind(items, "track"),
     of_kind(items, "detections"),
     of_kind(items, "meta"),
-    dict(snakemake.output.items()),
+    out,
 )
+if provenance:
+    from pathlib import Path
+
+    from rolo.utils.provenance import write_provenance
+
+    write_provenance(provenance, Path(_bootstrap.SRC).parent, snakemake.config, snakemake.wildcards.exp)

@@ -116,6 +116,92 @@ def list_frames(img_dir: str | Path) -> tuple[Path, ...]:
     return tuple(p for _, p in numbered)
 
 
+def _jpeg_complete(data: bytes) -> bool:
+    """Walk a JPEG's segments (skipping each scan's entropy-coded data, where ``FF`` is stuffed as
+    ``FF 00``) to its EOI marker ``FF D9``; bytes after it (padding, a camera's trailer) are allowed."""
+    n, i = len(data), 2
+    while i + 4 <= n:
+        if data[i] != 0xFF:
+            return False
+        m = data[i + 1]
+        if m == 0xFF:  # fill byte before a marker
+            i += 1
+            continue
+        if m == 0xD9:
+            return True
+        if m == 0x01 or 0xD0 <= m <= 0xD7:  # markers without a length
+            i += 2
+            continue
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+        if m == 0xDA:  # start of scan: entropy-coded data up to the next real marker
+            while True:
+                j = data.find(b"\xff", i)
+                if j < 0 or j + 1 >= n:
+                    return False
+                nxt = data[j + 1]
+                if nxt == 0x00 or 0xD0 <= nxt <= 0xD7:
+                    i = j + 2
+                elif nxt == 0xFF:
+                    i = j + 1
+                else:
+                    i = j
+                    break
+    return data[i : i + 2] == b"\xff\xd9"
+
+
+def _png_complete(data: bytes) -> bool:
+    """Walk a PNG's chunks to its ``IEND`` chunk (bytes after it allowed)."""
+    n, i = len(data), 8
+    while i + 8 <= n:
+        length = int.from_bytes(data[i : i + 4], "big")
+        if data[i + 4 : i + 8] == b"IEND":
+            return i + 12 <= n
+        i += 12 + length
+    return False
+
+
+def image_complete(data: bytes) -> bool:
+    """Whether an encoded image's bytes reach its end: JPEG's EOI marker, PNG's ``IEND`` chunk, BMP's
+    declared file size (found by walking the file's structure; bytes after the end, such as padding,
+    are allowed). Other formats: True (left to the decoder)."""
+    if data[:2] == b"\xff\xd8":
+        return _jpeg_complete(data)
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return _png_complete(data)
+    if data[:2] == b"BM" and len(data) >= 6:
+        return int.from_bytes(data[2:6], "little") <= len(data)
+    return True
+
+
+def check_image(path: str | Path) -> None:
+    """Raise :class:`RoloInputError` naming ``path`` unless its bytes reach the end marker (for files
+    another library decodes, e.g. Ultralytics' training data, which would repair a truncated JPEG)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise RoloInputError(f"{path}: cannot read image ({e.strerror or e})") from e
+    if not image_complete(data):
+        raise RoloInputError(f"{path}: truncated or corrupt image ({len(data)} bytes); replace or remove the file")
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image file -> BGR uint8 ``(H, W, 3)``: its bytes read once, checked for completeness
+    (:func:`image_complete`; OpenCV decodes a truncated JPEG as grey with only a warning) and decoded
+    once. A truncated, corrupt or unreadable file raises :class:`RoloInputError` naming it."""
+    import cv2
+
+    path = Path(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as e:
+        raise RoloInputError(f"{path}: cannot read image ({e.strerror or e})") from e
+    im = cv2.imdecode(data, cv2.IMREAD_COLOR) if image_complete(data.tobytes()) else None
+    if im is None:
+        raise RoloInputError(f"{path}: truncated or corrupt image ({data.size} bytes); replace or remove the file")
+    return im
+
+
 def load_sequence(
     folder: str | Path,
     name: str | None = None,

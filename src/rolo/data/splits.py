@@ -83,6 +83,21 @@ def check_experiments(experiments: dict) -> None:
                 raise ValueError(f"{where}.train_fraction: {f!r}; allowed: a number between 0 and 1 (exclusive)")
 
 
+def given_experiments(merged: dict, configfiles) -> dict:
+    """The experiments to run: those of the last of ``configfiles`` (the command line's --configfile)
+    that sets ``experiments``, as written (not merged with config/config.yaml's exp1-3, which
+    Snakemake's merge would keep); ``merged`` when none sets them."""
+    import yaml
+
+    chosen = merged
+    for path in configfiles or ():
+        with open(path) as f:
+            loaded = yaml.safe_load(f)
+        if isinstance(loaded, dict) and "experiments" in loaded:
+            chosen = loaded["experiments"]
+    return chosen
+
+
 @dataclass(frozen=True)
 class VideoSplit:
     """One video's role in one experiment. Frame indices are 0-based, ranges half-open.
@@ -202,8 +217,30 @@ def train_videos(exp: dict) -> list[str]:
     return list(exp["train"]) if exp["split"] == "disjoint" else list(exp["videos"])
 
 
-def write_splits_job(exp: dict, seq_dirs: dict[str, str], out_json) -> None:
-    """Pipeline stage: every video's split of one experiment -> ``splits.json`` ``{video: split}``."""
+MIN_TEST_FRAMES = 10
+"""A test segment shorter than this gets a warning (:func:`split_warnings`)."""
+
+
+def split_warnings(name: str, split: VideoSplit) -> list[str]:
+    """One-line warnings for a split that runs but whose scores mean little: a test segment shorter
+    than :data:`MIN_TEST_FRAMES` frames, a training part without a single label."""
+    out = []
+    where = f"experiments.{name}, video {split.video}"
+    if split.test is not None and split.test[1] - split.test[0] < MIN_TEST_FRAMES:
+        a, b = split.test
+        out.append(
+            f"warning: {where}: test segment of {b - a} frame(s) (frames {a + 1}..{b} of {split.frames}), "
+            f"shorter than {MIN_TEST_FRAMES}; its scores are noise (lower train_fraction?)"
+        )
+    if split.train is not None and not split.train_labels:
+        a, b = split.train
+        out.append(f"warning: {where}: no labelled frame in its training part (frames {a + 1}..{b}); it trains on nothing")
+    return out
+
+
+def write_splits_job(exp: dict, seq_dirs: dict[str, str], out_json, name: str = "", warn=None) -> None:
+    """Pipeline stage: every video's split of one experiment -> ``splits.json`` ``{video: split}``.
+    ``warn(line)`` receives the :func:`split_warnings` of experiment ``name``."""
     from rolo.data.sequences import load_sequence
     from rolo.utils.io import save_json
 
@@ -218,7 +255,10 @@ def write_splits_job(exp: dict, seq_dirs: dict[str, str], out_json) -> None:
             role=role,
             train_fraction=float(exp.get("train_fraction", 1 / 3)),
             label_every=int(exp.get("label_every", 3)),
-        ).to_dict()
+        )
+        for line in split_warnings(name, splits[video]) if warn else ():
+            warn(line)
+        splits[video] = splits[video].to_dict()
     save_json(out_json, {"split": exp["split"], "videos": splits})
 
 

@@ -77,15 +77,16 @@ def write_yolo_dataset(
         img_dir.mkdir(parents=True)
         lbl_dir.mkdir(parents=True)
         for seq in seqs:
-            import cv2
+            from rolo.data.sequences import check_image, read_image
 
-            h, w = cv2.imread(str(seq.frames[0])).shape[:2]
+            h, w = read_image(seq.frames[0]).shape[:2]
             gt = clip_xyxy(seq.gt, (w, h))
             for i in range(0, len(seq), every):
                 if not seq.valid[i]:
                     continue
                 stem = f"{seq.name}_{i + 1:05d}"
                 src = seq.frames[i]
+                check_image(src)
                 (img_dir / f"{stem}{src.suffix}").symlink_to(src.resolve())
                 x1, y1, x2, y2 = gt[i]
                 cx, cy, bw, bh = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h

@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from rolo.detection.settings import ExtractionParams  # noqa: F401  (its home is light: the CLI imports it)
 from rolo.errors import RoloInputError
+from rolo.data.sequences import read_image
 from rolo.detection.detector import feature_layer_index, load_yolo
 
 if TYPE_CHECKING:
@@ -64,9 +64,7 @@ class _Frames:
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        im = cv2.imread(str(self.paths[i]))
-        if im is None:
-            raise RoloInputError(f"{self.paths[i]}: cannot decode image")
+        im = read_image(self.paths[i])
         import torch
 
         return letterbox_frame(im, self.letterbox), torch.tensor(im.shape[:2])

@@ -78,11 +78,17 @@ def read_result(results_dir: str | Path, seq: ScoredSequence, protocol: str) -> 
 
 
 def result_names(results_dir: str | Path) -> list[str]:
-    """Sequence names of the result files ``<Sequence>.txt`` in ``results_dir``, sorted."""
+    """Sequence names of the result files ``<Sequence>.txt`` in ``results_dir``, sorted. Hidden files
+    (``.name.XXXX`` temporary files of an interrupted writer) and ``*_time.txt`` (trackers' timing
+    files, as in OTB's benchmark results) are not result files."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise RoloInputError(f"{results_dir}: results folder not found")
-    names = sorted(p.stem for p in results_dir.glob("*.txt"))
+    names = sorted(
+        p.stem
+        for p in results_dir.glob("*.txt")
+        if not p.name.startswith(".") and not p.name.endswith("_time.txt") and p.is_file()
+    )
     if not names:
         raise RoloInputError(f"{results_dir}: no result files (<Sequence>.txt)")
     return names

@@ -196,10 +196,9 @@ def loss_job(exp: str, loss_csv, out_png, out_pdf) -> None:
 def _rgb(path) -> np.ndarray:
     import cv2
 
-    im = cv2.imread(str(path))
-    if im is None:
-        raise ValueError(f"{path}: cannot decode image")
-    return cv2.cvtColor(im, cv2.COLOR_BGR2RGB)
+    from rolo.data.sequences import read_image
+
+    return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2RGB)
 
 
 def _video_boxes(video: str, split, seq_dir, track_dirs: dict[str, str]):

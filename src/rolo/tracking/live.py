@@ -193,6 +193,21 @@ class _Progress:
         print(f"\r{text}" if self.tty else text, end="\n" if final or not self.tty else "", file=self.stream, flush=True)
 
 
+def check_outputs(out_csv, out_video, source=None) -> None:
+    """One-line errors, before any work, for outputs that name a folder, the same file (also through a
+    link) or the source video."""
+    outs = [("--out", Path(out_csv))] + ([("--video", Path(out_video))] if out_video is not None else [])
+    for flag, path in outs:
+        if path.is_dir():
+            raise RoloInputError(f"{flag} {path}: is a folder; name the file to write")
+    if out_video is not None and Path(out_csv).resolve() == Path(out_video).resolve():
+        raise RoloInputError(f"--out and --video name the same file {out_csv}; give them different names")
+    if source is not None and Path(source).is_file():
+        for flag, path in outs:
+            if path.resolve() == Path(source).resolve():
+                raise RoloInputError(f"{flag} {path}: is the source video; writing it would destroy the input")
+
+
 def track_source(
     source: str | Path,
     init: str | np.ndarray,
@@ -219,6 +234,7 @@ def track_source(
     from rolo.detection.extraction import ExtractionParams, check_same_detector
     from rolo.tracking.trackers import iter_track, make_tracker
 
+    check_outputs(out_csv, out_video, source)
     otb_init = parse_box(init) if isinstance(init, str) else np.asarray(init, np.float64).reshape(4)
     if start < 1:
         raise RoloInputError(f"--start must be a frame number >= 1, not {start}")

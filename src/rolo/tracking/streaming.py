@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rolo.data.sequences import IMAGE_SUFFIXES
+from rolo.data.sequences import IMAGE_SUFFIXES, read_image
 from rolo.errors import RoloInputError
 
 
@@ -105,10 +105,7 @@ class FrameSource:
         """``(index, BGR image)`` from frame ``skip`` (0-based) on."""
         if self.files is not None:
             for i in range(skip, len(self.files)):
-                im = cv2.imread(str(self.files[i]))
-                if im is None:
-                    raise RoloInputError(f"{self.files[i]}: cannot decode image")
-                yield i, im
+                yield i, read_image(self.files[i])
             return
         cap = cv2.VideoCapture(str(self.path))
         try:

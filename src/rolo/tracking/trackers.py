@@ -79,15 +79,9 @@ class Frame:
     @property
     def image(self) -> np.ndarray:
         """The frame as a BGR uint8 image."""
-        import cv2
+        from rolo.data.sequences import read_image
 
-        from rolo.errors import RoloInputError
-
-        path = self.video.images[self.index]
-        im = cv2.imread(str(path))
-        if im is None:
-            raise RoloInputError(f"{path}: cannot decode image")
-        return im
+        return read_image(self.video.images[self.index])
 
 
 class Tracker(Protocol):

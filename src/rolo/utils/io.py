@@ -12,11 +12,27 @@ from pathlib import Path
 import numpy as np
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it (``/proc/self/status``, Linux 4.7+); elsewhere
+    set and restored at once (a race only with other threads creating files in that instant)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
-    A failed or killed writer leaves no file at ``path`` that could later look complete.
+    A failed or killed writer leaves no file at ``path`` that could later look complete. The file
+    gets the permissions of an ordinary write (``0o666`` less the umask), not ``mkstemp``'s 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,6 +41,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():
+            os.chmod(tmp_path, 0o666 & ~current_umask())
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
