@@ -286,7 +286,8 @@ def test_download_rules_end_to_end(server, tmp_path):
     # every extraction job depends on the one weights job (dry run of the extraction of every video)
     dry = snakemake(tmp_path, "-n", *[f"results/features/{v}/features.npy" for v in names])
     assert planned_jobs(dry)["fetch_weights"] == 1 and planned_jobs(dry)["download_otb"] == 5
-    blocks = re.findall(r"rule extract_features:\n(.*?)\n\n", dry.stdout, re.S)
+    jobs = re.split(r"\n(?=\[[A-Z][a-z]{2} )", dry.stdout)  # one block per job, each opening with its timestamp
+    blocks = [b for b in jobs if "rule extract_features:" in b]
     assert len(blocks) == 5 and all("resources/weights/fake.pt" in b for b in blocks)
 
     targets = [f"resources/otb_sequences/official/{n}/sequence.json" for n in names] + ["resources/weights/fake.pt"]

@@ -28,8 +28,9 @@ def box_label(kind: str) -> str:
 
 
 def draw_order(kinds) -> list[str]:
-    """Trackers first (registry order), the ground truth last (thinner, on top) so that it stays visible."""
-    order = [*TRACKERS, "gt"]
+    """Trackers in reverse registry order (so ROLO's box lies on top of the others where they share
+    an edge), the ground truth last (thinner, on top) so that it stays visible."""
+    order = [*reversed(TRACKERS), "gt"]
     return sorted(kinds, key=order.index)
 
 
