@@ -287,6 +287,12 @@ def model_params(kind, steps=None):
     }
 
 
+def train_association(kind):
+    """The association settings a training job depends on (a value): none for the closed-loop kind,
+    which picks its own candidates (its settings are rolo.tracking.closed_loop's)."""
+    return {} if kind == "closed_loop" else config["association"]
+
+
 def train_params(kind, seed=None, epochs=None):
     """A training job's training settings (values)."""
     seed = int(config["rolo"]["seed"] if seed is None else seed)

@@ -22,7 +22,7 @@ rule train_rolo:
     params:
         model=lambda wc: model_params(wc.kind, wc.steps),
         train=lambda wc: train_params(wc.kind),
-        association=config["association"],
+        association=lambda wc: train_association(wc.kind),
         code=code_hash("tracking.training", "tracking.closed_loop_job"),
     script:
         "../scripts/train_rolo.py"

@@ -20,7 +20,7 @@ use rule train_rolo as train_rolo_seed with:
         train=lambda wc: train_params(
             registry.spec(wc.tracker).model_kind, seed=wc.seed
         ),
-        association=config["association"],
+        association=lambda wc: train_association(registry.spec(wc.tracker).model_kind),
         code=code_hash("tracking.training", "tracking.closed_loop_job"),
 
 
