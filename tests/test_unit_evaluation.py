@@ -54,3 +54,21 @@ def test_variation_mean_and_sample_std(tmp_path):
     assert out.aos_mean == pytest.approx(0.65)
     assert out.aos_std == pytest.approx(np.std([0.5, 0.7, 0.6, 0.8], ddof=1))
     assert "0.650 ± 0.129" in (tmp_path / "s.md").read_text()
+
+
+def test_paired_wins_pairs_runs_by_experiment_and_seeds():
+    from rolo.evaluation.tables import paired_wins
+
+    auc = {  # (data seed, train seed) -> rolo, yolo; yolo depends on the data seed only
+        (1, 0): (0.70, 0.60), (1, 1): (0.55, 0.60), (2, 0): (0.80, 0.75), (2, 1): (0.75, 0.75),
+    }
+    rows = [{"experiment": "exp1", "data_seed": d, "train_seed": t, "tracker": name, "success_auc": v}
+            for (d, t), pair in auc.items() for name, v in zip(("rolo", "yolo"), pair)]
+    # a real-data run has no data seed; it still pairs
+    rows += [{"experiment": "exp1", "data_seed": np.nan, "train_seed": 0, "tracker": "rolo", "success_auc": 0.5},
+             {"experiment": "exp1", "data_seed": np.nan, "train_seed": 0, "tracker": "yolo", "success_auc": 0.4}]
+    out = paired_wins(pd.DataFrame(rows)).iloc[0]
+    assert (out.versus, out.runs, out.wins, out.ties) == ("yolo", 5, 3, 1)
+    diffs = [0.10, -0.05, 0.05, 0.0, 0.1]
+    assert out.diff_mean == pytest.approx(np.mean(diffs))
+    assert out.diff_std == pytest.approx(np.std(diffs, ddof=1))

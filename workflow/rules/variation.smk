@@ -117,6 +117,11 @@ rule variation:
             category="Variation",
         ),
         md="results/variation/summary.md",
+        paired=report(
+            "results/variation/paired.csv",
+            caption="../report/variation_paired.rst",
+            category="Variation",
+        ),
     log:
         "logs/variation/summary.log",
     conda:

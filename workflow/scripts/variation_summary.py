@@ -6,4 +6,6 @@ setup_job(snakemake.log[0], snakemake.threads)
 
 from rolo.evaluation.tables import variation_summary_job
 
-variation_summary_job([snakemake.input.main, *snakemake.input.nested], snakemake.output.csv, snakemake.output.md)
+variation_summary_job(
+    [snakemake.input.main, *snakemake.input.nested], snakemake.output.csv, snakemake.output.md, snakemake.output.paired
+)

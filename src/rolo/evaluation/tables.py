@@ -223,8 +223,27 @@ def variation_collect_job(tables: list[tuple[str, int, str]], data_seed: int | N
     return df
 
 
-def variation_summary_job(runs: list[str], out_csv, out_md) -> pd.DataFrame:
-    """Mean and sample std over every (data seed, training seed) run, per (experiment, tracker)."""
+def paired_wins(df: pd.DataFrame, ours: str = "rolo", metric: str = "success_auc") -> pd.DataFrame:
+    """The paired comparison over the variation grid: for every other tracker, in how many runs (same
+    experiment, data seed and training seed) ``ours`` scored a higher ``metric``, and the mean and
+    sample std of the paired difference. ``df``: rows of :func:`variation_collect_job`'s table."""
+    runs = df.assign(data_seed=df.data_seed.fillna(-1))  # real data: no data seed
+    wide = runs.pivot_table(index=["experiment", "data_seed", "train_seed"], columns="tracker", values=metric)
+    rows = []
+    if ours not in wide.columns:
+        return pd.DataFrame(rows)
+    for exp, sub in wide.groupby(level="experiment", sort=False):
+        for other in [t for t in sub.columns if t != ours]:
+            diff = (sub[ours] - sub[other]).dropna()
+            rows.append({"experiment": exp, "tracker": ours, "versus": other, "metric": metric, "runs": len(diff),
+                         "wins": int((diff > 0).sum()), "ties": int((diff == 0).sum()),
+                         "diff_mean": diff.mean(), "diff_std": diff.std(ddof=1)})
+    return pd.DataFrame(rows)
+
+
+def variation_summary_job(runs: list[str], out_csv, out_md, out_paired=None) -> pd.DataFrame:
+    """Mean and sample std over every (data seed, training seed) run, per (experiment, tracker); and,
+    to ``out_paired``, ROLO's paired wins against every other tracker (:func:`paired_wins`)."""
     df = pd.concat([pd.read_csv(p) for p in runs], ignore_index=True)
     g = df.groupby(["experiment", "tracker"], sort=False)
     out = g.size().rename("runs").to_frame()
@@ -243,6 +262,16 @@ def variation_summary_job(runs: list[str], out_csv, out_md) -> pd.DataFrame:
         for m in METRICS:
             shown[m] = [f"{a:.3f} ± {b:.3f}" for a, b in zip(sub[f"{m}_mean"], sub[f"{m}_std"].fillna(0))]
         md += [f"## {exp}", "", shown.to_markdown(index=False), ""]
+    paired = paired_wins(df)
+    if len(paired):
+        md += ["## Paired: `rolo` against each tracker", "",
+               "Runs (same experiment, data seed and training seed) in which `rolo`'s success AUC is higher, "
+               "and the mean ± sample std of the difference.", ""]
+        shown = paired[["experiment", "versus", "runs", "wins"]].assign(
+            diff=[f"{a:+.3f} ± {b:.3f}" for a, b in zip(paired.diff_mean, paired.diff_std.fillna(0))])
+        md += [shown.to_markdown(index=False), ""]
+    if out_paired is not None:
+        _write_csv(paired, out_paired)
     with atomic_path(out_md) as tmp:
         tmp.write_text("\n".join(md))
     return out
