@@ -121,8 +121,11 @@ def glob_images(pattern: str) -> list[Path]:
     try:
         with quiet_native_stderr():
             loader = LoadImagesAndVideos(pattern)
-    except FileNotFoundError:
-        raise RoloInputError(f"{pattern}: the glob matches no images ({', '.join(IMAGE_SUFFIXES)})") from None
+    except FileNotFoundError as e:
+        if "No images or videos found" in str(e):
+            raise RoloInputError(f"{pattern}: the glob matches no images ({', '.join(IMAGE_SUFFIXES)})") from None
+        # it matched a video Ultralytics cannot open ("Failed to open video ...")
+        raise RoloInputError(f"{pattern}: the glob matches a video ({one_line(e)}); a glob must match images only") from None
     loader.close()
     videos = [Path(f) for f, is_video in zip(loader.files, loader.video_flag) if is_video]
     if videos:
