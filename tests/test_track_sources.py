@@ -34,7 +34,7 @@ from rolo.data.sequences import read_otb_boxes
 from rolo.data.splits import read_splits
 from rolo.errors import RoloInputError
 from rolo.tracking.live import read_track_csv
-from rolo.tracking.streaming import FrameSource, LiveSource, glob_images, source_kind
+from rolo.tracking.streaming import FrameSource, LiveSource, glob_images, source_kind, stop_on_signals
 
 EXTRACTION_THREADS = 2  # as tests/test_track_cli.py: the pipeline's extraction threads, so tracks are bit-identical
 
@@ -208,6 +208,34 @@ def test_unreachable_stream_and_missing_webcam_name_the_source():
         LiveSource(url).open()
     with pytest.raises(RoloInputError, match="webcam 97: cannot open the camera"):
         LiveSource("97").open()
+
+
+def test_first_signal_stops_second_aborts():
+    """While tracking a live source: the first SIGINT or SIGTERM only sets the stop event (the frame in
+    hand is finished, the outputs written), a second raises KeyboardInterrupt; the handlers are restored."""
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    stop = threading.Event()
+    with pytest.raises(KeyboardInterrupt):
+        with stop_on_signals(stop):
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert stop.wait(5)
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(500):  # the handler runs between bytecodes of the main thread
+                threading.Event().wait(0.01)
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_interrupted_file_source_is_one_line_and_exit_130(monkeypatch, capfd):
+    """Ctrl-C where it aborts (a file source, or a second Ctrl-C): one line, status 130, no traceback."""
+    import rolo.tracking.live
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rolo.tracking.live, "track_source", interrupted)
+    rc = main(["track", "clip.mp4", "--init", "1,1,5,5", "--model", "m.pt"])
+    _, err = capfd.readouterr()
+    assert rc == 130 and err.strip() == "rolo track: interrupted; nothing written"
 
 
 # --- with the tiny workflow's models ------------------------------------------------------------------

@@ -220,7 +220,7 @@ class FrameSource:
 def _every_frame_streams() -> type:
     """Ultralytics' ``LoadStreams`` with its reader thread changed in two ways, for tracking: every frame
     is kept, in order (``buffer=True``: up to 30 frames wait, then the thread waits), and a failed read
-    ends the stream. Ultralytics' own thread instead puts a black frame in the buffer and reopens the
+    ends the stream (``close`` also leaves a capture alone while its thread is still reading). Ultralytics' own thread instead puts a black frame in the buffer and reopens the
     stream (for an IP camera's dropouts): a tracker would be fed an invented frame, and a finite stream
     would restart from its beginning."""
     import time
@@ -239,6 +239,17 @@ def _every_frame_streams() -> type:
                 if not ok or im is None:
                     return
                 self.imgs[i].append(im)
+
+        def close(self) -> None:
+            """Stop the reader threads; release a capture only once its thread has finished (a thread still
+            blocked in a read, e.g. a stalled stream within FFmpeg's timeout, keeps its capture: releasing
+            it under the read could crash; the thread is a daemon)."""
+            self.running = False
+            for thread, cap in zip(self.threads, self.caps):
+                if thread is not None and thread.is_alive():
+                    thread.join(timeout=5)
+                if cap is not None and (thread is None or not thread.is_alive()):
+                    cap.release()
 
     return EveryFrameStreams
 
