@@ -313,10 +313,11 @@ def test_mjpeg_stream_equals_the_same_jpegs_as_a_file(tiny_workflow, tmp_path, c
 
 
 def test_ctrl_c_stops_an_endless_stream_and_writes_complete_outputs(tiny_workflow, tmp_path, capfd, torch_threads):
-    """``rolo track`` on an endless MJPEG stream, SIGINT once it reports progress: exit status 0, a
-    complete CSV (frames 1..n, n as reported) and an MP4 of n frames; its first rows are those of the
-    same frames read from a file (the rows of whole detector batches that hold the same frames). The
-    paper's ROLO (the fastest model) runs, so that the stream is well past its first cycle."""
+    """``rolo track`` on an endless MJPEG stream, Ctrl-C (SIGINT to its process group) once it reports
+    progress: exit status 0, a complete CSV (frames 1..n, n as reported) and an MP4 of n frames; its
+    first rows are those of the same frames read from a file (the rows of whole detector batches that
+    hold the same frames). The paper's ROLO (the fastest model) runs, so that the stream is well past
+    its first cycle."""
     jpegs = [p.read_bytes() for p in sorted((tiny_workflow / "resources/synthetic/D/img").glob("*.jpg"))]
     (tmp_path / "D.mjpeg").write_bytes(b"".join(jpegs))
     rc, _, err = track(capfd, tmp_path / "D.mjpeg", tiny_workflow, tmp_path / "file.csv", tracker="rolo_paper")
@@ -325,8 +326,10 @@ def test_ctrl_c_stops_an_endless_stream_and_writes_complete_outputs(tiny_workflo
         cmd = [sys.executable, "-m", "rolo.cli", "track", f"{server.url}/mjpeg?loop", "--init", _init(tiny_workflow),
                "--model", str(_model(tiny_workflow, "rolo_paper")), "--out", str(tmp_path / "live.csv"), "--video",
                str(tmp_path / "live.mp4"), "--threads", str(EXTRACTION_THREADS)]
+        # its own process group, signalled as a whole, as a terminal's Ctrl-C does (the MP4 encoder's
+        # ffmpeg, started by imageio-ffmpeg in a group of its own, must survive it)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                                env={**os.environ, "YOLO_OFFLINE": "1"})
+                                env={**os.environ, "YOLO_OFFLINE": "1"}, start_new_session=True)
         err_lines = []
         timer = threading.Timer(300, proc.kill)  # a hung run fails the test instead of blocking it
         timer.start()
@@ -334,7 +337,7 @@ def test_ctrl_c_stops_an_endless_stream_and_writes_complete_outputs(tiny_workflo
             for line in proc.stderr:  # progress lines, every 5 s when not on a terminal
                 err_lines.append(line)
                 if (m := re.match(r"track (\d+) frames", line)) and int(m[1]) >= 40:
-                    proc.send_signal(signal.SIGINT)
+                    os.killpg(proc.pid, signal.SIGINT)
                     break
             out, rest = proc.communicate(timeout=120)
         finally:

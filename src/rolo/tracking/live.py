@@ -358,12 +358,10 @@ def track_source(
         report(n, final=True)
     if stop is not None and stop.is_set():
         ended = "stopped"
-    elif src.live:
-        ended = "end of stream"
     elif last is not None and n >= last - first:
         ended = "--end"
     else:
-        ended = "end of source"
+        ended = "end of stream" if src.live else "end of source"
     return TrackSummary(n, seconds, first, str(out_csv), None if out_video is None else str(out_video), src.kind, ended)
 
 
