@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 # Ultralytics depends on opencv-python, we on opencv-contrib-python-headless (CSRT, KCF): both write
 # the same cv2 package, so whichever pip installed last would win. Remove the former, then reinstall
 # the latter over the shared folder: the result does not depend on pip's install order.
-# Acts on the environment $(VENV) (.venv by default); a conda env: make opencv VENV="$$CONDA_PREFIX"
+# Acts on the environment $(VENV) (.venv by default); a conda env: make opencv VENV="$CONDA_PREFIX"
 # (environment.yml). The steps are environment.post-deploy.sh's, which Snakemake also runs in the conda
 # envs it creates from environment.yml for the rules' conda: directive.
 opencv:
