@@ -20,10 +20,13 @@ $(STAMP): pyproject.toml
 # Ultralytics depends on opencv-python, we on opencv-contrib-python-headless (CSRT, KCF): both write
 # the same cv2 package, so whichever pip installed last would win. Remove the former, then reinstall
 # the latter over the shared folder: the result does not depend on pip's install order.
+# Acts on the environment $(VENV) (.venv by default); a conda env: make opencv VENV="$CONDA_PREFIX"
+# (environment.yml). The steps are environment.post-deploy.sh's, which Snakemake also runs in the conda
+# envs it creates from environment.yml for the rules' conda: directive.
 opencv:
-	$(BIN)/python -m pip uninstall --quiet -y opencv-python opencv-python-headless
-	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps opencv-contrib-python-headless==5.0.0.93
-	$(BIN)/python -c "import cv2; cv2.TrackerCSRT_create; cv2.TrackerKCF_create; print('OpenCV', cv2.__version__, 'with contrib trackers')"
+	@test -n "$(strip $(VENV))" || { echo 'make opencv: VENV is empty; for a conda env activate it first: make opencv VENV="$$CONDA_PREFIX"' >&2; exit 2; }
+	@test -x "$(BIN)/python" || { echo "make opencv: no $(BIN)/python; run make setup, or name the environment: make opencv VENV=<prefix>" >&2; exit 2; }
+	ROLO_PYTHON="$(BIN)/python" sh environment.post-deploy.sh
 
 setup: $(STAMP)
 

@@ -59,23 +59,28 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def add_track(subparsers) -> None:
-    """``rolo track``: follow a target through a video or an image folder with a trained model."""
+    """``rolo track``: follow a target through a video, image folder or glob, webcam or stream with a trained model."""
     from rolo.detection.settings import ExtractionParams
 
     p = subparsers.add_parser(
         "track",
-        help="follow a target in a video file or image folder with a trained ROLO model",
-        description="Track one target through SOURCE (a video OpenCV can read, or a folder of images in "
-        "natural name order), online and frame by frame: the detector, its feature hook, the association "
-        "and the LSTM run as in the pipeline's tracking stage. Frames are streamed. Writes a CSV "
+        help="follow a target in a video, image folder or glob, webcam or stream with a trained ROLO model",
+        description="Track one target through SOURCE (a video OpenCV can read, a folder of images in "
+        "natural name order, a quoted glob of images, a webcam index or a stream URL), online and frame by "
+        "frame: the detector, its feature hook, the association and the LSTM run as in the pipeline's "
+        "tracking stage. Frames are streamed. A webcam or stream is tracked from the first frame received "
+        "until it ends or Ctrl-C, which stops and writes the frames tracked so far. Writes a CSV "
         "(frame,x,y,w,h,conf,lost; boxes as OTB x,y,w,h, 1-based) and optionally an annotated H.264 MP4 "
-        "(ROLO box green, associated YOLO detection blue, frame counter).",
+        "(ROLO box green, associated YOLO detection blue, frame counter), each atomically at the end.",
     )
-    p.add_argument("source", metavar="SOURCE", help="video file or folder of images")
+    p.add_argument("source", metavar="SOURCE",
+                   help="a video file; a folder of images; a glob of images in quotes ('frames/*.jpg', '**' for "
+                   "subfolders); a webcam index (0); or a stream URL (rtsp://, rtmp://, tcp://, http(s)://)")
     p.add_argument("--init", required=True, metavar="X,Y,W,H",
-                   help="the target's box on the start frame: OTB x,y,w,h (x, y 1-based, as in groundtruth_rect.txt)")
+                   help="the target's box on the start frame (a webcam's or stream's first frame received): OTB "
+                   "x,y,w,h (x, y 1-based, as in groundtruth_rect.txt)")
     p.add_argument("--model", required=True, metavar="MODEL.pt", help="ROLO checkpoint, results/<exp>/models/<kind>_s<steps>.pt; its model kind picks the "
-                   "pipeline's tracker (coordinate: rolo, heatmap: rolo_heatmap)")
+                   "pipeline's tracker (closed_loop: rolo, coordinate: rolo_paper, heatmap: rolo_heatmap)")
     p.add_argument("--detector", metavar="WEIGHTS",
                    help="YOLO weights; default: the detector recorded in the checkpoint (looked up relative to "
                    "the checkpoint's parent folders, then as given)")
@@ -84,8 +89,10 @@ def add_track(subparsers) -> None:
     p.add_argument("--format", choices=("csv", "otb"), default="csv",
                    help="--out as a CSV (frame,x,y,w,h,conf,lost; default) or an OTB result file (x,y,w,h per "
                    "tracked frame, 1-based), which `rolo score` reads")
-    p.add_argument("--start", type=int, default=1, help="1-based frame to start on, given --init (default: 1)")
-    p.add_argument("--end", type=int, help="1-based last frame to track (default: the source's last)")
+    p.add_argument("--start", type=int, default=1,
+                   help="1-based frame to start on, given --init (default: 1; a webcam or stream starts at 1)")
+    p.add_argument("--end", type=int, help="1-based last frame to track (default: the source's last; a webcam or "
+                   "stream: until it ends or Ctrl-C)")
     defaults = ExtractionParams()  # one source of the extraction defaults (the pipeline's too)
     p.add_argument("--batch", type=int, default=defaults.batch,
                    help="frames per detector forward pass, aligned to the source's first frame; use the "
@@ -98,7 +105,7 @@ def add_track(subparsers) -> None:
     p.add_argument("--threads", type=int,
                    help="torch CPU threads (default: torch's). The pipeline extracts on its job's threads (2 in the "
                    "workflow): the same threads and --batch give its features bit for bit")
-    p.add_argument("--fps", type=float, help="frame rate of the MP4 (default: the source video's, 20 for a folder)")
+    p.add_argument("--fps", type=float, help="frame rate of the MP4 (default: the source video's or stream's, 20 for images)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run_track)
 
@@ -113,6 +120,8 @@ def run_track(args: argparse.Namespace) -> int:
     # the cores (3-4x faster with 2 threads on a busy 2-core machine; results unchanged)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    # FFmpeg's own messages (e.g. "Stream ends prematurely" at the normal end of an MJPEG stream): fatal only
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
     if args.threads is not None:
         if args.threads < 1:
             raise RoloInputError(f"--threads must be at least 1, not {args.threads}")
@@ -123,12 +132,17 @@ def run_track(args: argparse.Namespace) -> int:
     from rolo.tracking.live import track_source
 
     extraction = ExtractionParams(batch=args.batch, conf=args.conf, iou=args.iou, max_det=args.max_det, device=args.device)
-    s = track_source(
-        args.source, args.init, args.model, args.out, detector=args.detector, out_video=args.video,
-        start=args.start, end=args.end, extraction=extraction, fps=args.fps, progress=not args.quiet,
-        out_format=args.format,
-    )
-    print(f"tracked {s.frames} frames ({s.first + 1}..{s.first + s.frames}) in {s.seconds:.1f} s: {s.fps:.1f} frames/s")
+    try:
+        s = track_source(
+            args.source, args.init, args.model, args.out, detector=args.detector, out_video=args.video,
+            start=args.start, end=args.end, extraction=extraction, fps=args.fps, progress=not args.quiet,
+            out_format=args.format,
+        )
+    except KeyboardInterrupt:  # a file source on Ctrl-C, or a second Ctrl-C on a live one: no outputs
+        print("rolo track: interrupted; nothing written", file=sys.stderr)
+        return 130
+    ended = {"stopped": " (stopped by a signal)", "end of stream": " (end of stream)"}.get(s.ended, "")
+    print(f"tracked {s.frames} frames ({s.first + 1}..{s.first + s.frames}) in {s.seconds:.1f} s: {s.fps:.1f} frames/s{ended}")
     print(f"wrote {', '.join(p for p in (s.csv, s.video) if p)}")
     return 0
 

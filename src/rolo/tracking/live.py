@@ -1,4 +1,5 @@
-"""``rolo track``: follow one target through a video file or an image folder with a trained model.
+"""``rolo track``: follow one target through a video, an image folder or glob, a webcam or a stream with a
+trained model.
 
 One implementation, two entry points: the pipeline's tracking stage (:func:`rolo.tracking.trackers.track_job`)
 reads cached extraction outputs; here the same :class:`~rolo.detection.extraction.FeatureExtractor` runs online
@@ -15,7 +16,13 @@ Streaming, so memory does not grow with the clip:
   the demo by 0.01 px in the written tracks. Reading ahead inside the batch leaks nothing: the
   detector is per-frame, and the tracker still gets frame ``t`` only after returning ``t - 1``'s box;
 * only the current batch (its images, features, detections) is kept; each frame's CSV row and
-  annotated video frame are written as soon as its box is known.
+  annotated video frame are written (to the outputs' temporary files) as soon as its box is known.
+
+Sources (:mod:`rolo.tracking.streaming`): a folder, a glob of images and a video file are read as
+before; a webcam or a stream URL is live: no frame count, read frame by frame from the first frame
+received (the ``--init`` frame) until the stream ends or the first SIGINT/SIGTERM (Ctrl-C), after which
+the frames tracked so far are written, atomically like every output. A second signal aborts and
+writes nothing.
 
 Boxes on the command line and in the CSV are OTB ``x, y, w, h`` with ``x, y`` 1-based (as in
 ``groundtruth_rect.txt`` and the pipeline's track files); inside, 0-based ``xyxy``.
@@ -23,9 +30,11 @@ Boxes on the command line and in the CSV are OTB ``x, y, w, h`` with ``x, y`` 1-
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +47,9 @@ import numpy as np
 from rolo.utils.boxes import otb_to_xyxy, xyxy_to_otb
 from rolo.errors import RoloInputError
 from rolo.utils.io import atomic_path
-from rolo.tracking.streaming import FrameSource, StreamedVideo, load_extractor, one_line
+from rolo.tracking.streaming import (  # noqa: F401  (FrameSource, LiveSource: re-exported for callers)
+    FrameSource, LiveSource, StreamedVideo, load_extractor, one_line, open_source, stop_on_signals,
+)
 
 if TYPE_CHECKING:
     from rolo.detection.extraction import ExtractionParams
@@ -171,6 +182,8 @@ class TrackSummary:
     first: int  # 0-based index of the start frame
     csv: str
     video: str | None
+    kind: str = "video"  # the source's kind (rolo.tracking.streaming.source_kind)
+    ended: str = "end of source"  # "end of source", "--end", "end of stream" (live) or "stopped" (a signal, live)
 
     @property
     def fps(self) -> float:
@@ -223,7 +236,10 @@ def track_source(
     out_format: str = "csv",
 ) -> TrackSummary:
     """Track from frame ``start`` (1-based) to ``end`` (inclusive; default: the source's last frame),
-    starting from ``init`` (OTB ``x, y, w, h``, 1-based, or its ``"x,y,w,h"`` text). Writes ``out_csv``
+    starting from ``init`` (OTB ``x, y, w, h``, 1-based, or its ``"x,y,w,h"`` text). ``source``: a video
+    file, an image folder, a glob of images, a webcam index or a stream URL
+    (:func:`rolo.tracking.streaming.source_kind`); a live one (webcam, stream) starts at the first frame
+    received (``start`` must be 1) and ends with the stream, at ``end`` or on SIGINT/SIGTERM. Writes ``out_csv``
     (:data:`CSV_COLUMNS`; with ``out_format="otb"`` an OTB result file instead: one ``x,y,w,h``
     line per tracked frame, 1-based, as ``rolo score`` and OTB's toolkits read) and, if given, ``out_video`` (H.264 MP4 with the ROLO box, the YOLO box and
     the frame counter), both atomically. ``extraction``: the pipeline's extraction settings
@@ -242,8 +258,10 @@ def track_source(
         raise RoloInputError(f"--end {end} is before --start {start}")
     if out_video is not None and Path(out_video).suffix.lower() != ".mp4":
         raise RoloInputError(f"--video {out_video}: the annotated video is an MP4; name it *.mp4")
-    src = FrameSource(source)
-    init_xyxy = check_init(otb_init, src.size, source)
+    src = open_source(source)  # a file source is read here (its errors come before any model is loaded)
+    if src.live and start != 1:
+        raise RoloInputError(f"--start {start}: a {src.kind} is tracked from the first frame received; --start must be 1")
+    init_xyxy = None if src.live else check_init(otb_init, src.size, source)
     model, ckpt = load_model(model_path)
     recorded = dict(ckpt["detector"])
     replaced = detector is not None and str(detector) != str(recorded.get("detector"))
@@ -257,81 +275,94 @@ def track_source(
         from rolo.detection.neck import NeckMeta
 
         params = dataclasses.replace(params, neck=NeckMeta.from_json(ckpt["neck"]).spec)
+    if out_format not in OUT_FORMATS:
+        raise RoloInputError(f"--format {out_format!r}: one of {', '.join(OUT_FORMATS)}")
     first = start - 1
     last = None if end is None else end  # exclusive 0-based end
     total = None
     if src.count:
         total = max(0, (min(src.count, last) if last else src.count) - first)
-    with load_extractor(detector, params) as ex:
+    # a live source stops on its first SIGINT/SIGTERM (Ctrl-C): the frames tracked so far are written
+    stop = threading.Event() if src.live else None
+    with load_extractor(detector, params) as ex, contextlib.ExitStack() as cleanup:
+        cleanup.callback(src.close)
+        if src.live:  # connected only now, with the models loaded: its first frame is the start frame
+            src.open()
+            init_xyxy = check_init(otb_init, src.size, src.label)
+            cleanup.enter_context(stop_on_signals(stop))
         report = _Progress(total) if progress else (lambda done, final=False: None)
         t0 = time.perf_counter()  # the rate counts decoding, detector, tracker, drawing, encoding; not model loading
         # the pipeline's batches: extraction.cpu_batch on CPU when set, else batch
-        stream = StreamedVideo(src, ex, params.forward_batch(ex.device), first)
+        stream = StreamedVideo(src, ex, params.forward_batch(ex.device), first, stop=stop)
+        cleanup.callback(stream.close)
+        if not stream.has(first):
+            if src.live:
+                raise RoloInputError(f"{src.label}: no frame received")
+            count = f" ({src.count})" if src.count else ""
+            raise RoloInputError(f"{source}: --start {start} is past the source's last frame{count}")
+        meta = ex.meta(src.size, stream.letterboxed_hw, 0, stream.feature_dim)
+        check_same_detector({**recorded, "detector": meta["detector"]}, meta, str(detector))
+        if progress and replaced:
+            print(f"note: detector {detector} replaces the checkpoint's {recorded.get('detector')}", file=sys.stderr)
+        assoc_params = AssociationParams(**ckpt["association"])
         try:
-            if not stream.has(first):
-                count = f" ({src.count})" if src.count else ""
-                raise RoloInputError(f"{source}: --start {start} is past the source's last frame{count}")
-            meta = ex.meta(src.size, stream.letterboxed_hw, 0, stream.feature_dim)
-            check_same_detector({**recorded, "detector": meta["detector"]}, meta, str(detector))
-            if progress and replaced:
-                print(f"note: detector {detector} replaces the checkpoint's {recorded.get('detector')}", file=sys.stderr)
-            assoc_params = AssociationParams(**ckpt["association"])
+            tracker = make_tracker(rolo_tracker_name(ckpt, model_path), assoc_params, src.size, model)
+        except ValueError as e:
+            raise RoloInputError(f"{model_path}: {one_line(e)}") from None
+
+        def records() -> Iterator[tuple[int, np.ndarray, np.ndarray, float, bool]]:
+            boxes = iter_track(tracker, stream.frames, init_xyxy, first, last if last is not None else sys.maxsize)
             try:
-                tracker = make_tracker(rolo_tracker_name(ckpt, model_path), assoc_params, src.size, model)
-            except ValueError as e:
-                raise RoloInputError(f"{model_path}: {one_line(e)}") from None
+                for t, box in boxes:
+                    a = tracker.last  # the association result of frame t (rolo.tracking.trackers.Rolo)
+                    tracker.maps.clear()  # the heatmap model's per-frame maps: not kept, memory stays flat
+                    yield t, box, a.box, float(a.conf), bool(a.lost)
+                    if (stop is not None and stop.is_set()) or (last is not None and t + 1 >= last) or not stream.has(t + 1):
+                        return
+            finally:
+                boxes.close()
 
-            def records() -> Iterator[tuple[int, np.ndarray, np.ndarray, float, bool]]:
-                boxes = iter_track(tracker, stream.frames, init_xyxy, first, last if last is not None else sys.maxsize)
-                try:
-                    for t, box in boxes:
-                        a = tracker.last  # the association result of frame t (rolo.tracking.trackers.Rolo)
-                        tracker.maps.clear()  # the heatmap model's per-frame maps: not kept, memory stays flat
-                        yield t, box, a.box, float(a.conf), bool(a.lost)
-                        if (last is not None and t + 1 >= last) or not stream.has(t + 1):
-                            return
-                finally:
-                    boxes.close()
+        n = 0
+        with atomic_path(out_csv) as tmp_csv, open(tmp_csv, "w") as f:
+            if out_format == "csv":
+                f.write(",".join(CSV_COLUMNS) + "\n")
 
-            n = 0
-            if out_format not in OUT_FORMATS:
-                raise RoloInputError(f"--format {out_format!r}: one of {', '.join(OUT_FORMATS)}")
-            with atomic_path(out_csv) as tmp_csv, open(tmp_csv, "w") as f:
-                if out_format == "csv":
-                    f.write(",".join(CSV_COLUMNS) + "\n")
+            def rows() -> Iterator[tuple[int, np.ndarray, np.ndarray, float, bool]]:
+                nonlocal n
+                for rec in records():
+                    t, box, _, c, lost = rec
+                    x, y, w, h = xyxy_to_otb(box)
+                    if not np.isfinite([x, y, w, h]).all():
+                        raise RuntimeError(f"frame {t + 1}: non-finite box {box}")
+                    if out_format == "csv":
+                        f.write(f"{t + 1},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{c:.4f},{int(lost)}\n")
+                    else:  # OTB result file, as the pipeline's track files
+                        f.write(f"{x:.2f},{y:.2f},{w:.2f},{h:.2f}\n")
+                    n += 1
+                    report(n)
+                    yield rec
 
-                def rows() -> Iterator[tuple[int, np.ndarray, np.ndarray, float, bool]]:
-                    nonlocal n
-                    for rec in records():
-                        t, box, _, c, lost = rec
-                        x, y, w, h = xyxy_to_otb(box)
-                        if not np.isfinite([x, y, w, h]).all():
-                            raise RuntimeError(f"frame {t + 1}: non-finite box {box}")
-                        if out_format == "csv":
-                            f.write(f"{t + 1},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{c:.4f},{int(lost)}\n")
-                        else:  # OTB result file, as the pipeline's track files
-                            f.write(f"{x:.2f},{y:.2f},{w:.2f},{h:.2f}\n")
-                        n += 1
-                        report(n)
-                        yield rec
+            if out_video is not None:
+                from rolo.figures.drawing import write_video
 
-                if out_video is not None:
-                    from rolo.figures.drawing import write_video
+                def annotated():
+                    for t, box, yolo, c, lost in rows():
+                        yield annotate(stream.image(t), t + 1, box, None if (lost or t == first) else yolo, c, lost,
+                                       t == first)
 
-                    def annotated():
-                        for t, box, yolo, c, lost in rows():
-                            yield annotate(stream.image(t), t + 1, box, None if (lost or t == first) else yolo, c, lost,
-                                           t == first)
-
-                    write_video(out_video, annotated(), fps or src.fps or VIDEO_FPS)
-                else:
-                    for _ in rows():
-                        pass
-            seconds = time.perf_counter() - t0
-            report(n, final=True)
-        finally:
-            stream.close()
-    return TrackSummary(n, seconds, first, str(out_csv), None if out_video is None else str(out_video))
+                write_video(out_video, annotated(), fps or src.fps or VIDEO_FPS)
+            else:
+                for _ in rows():
+                    pass
+        seconds = time.perf_counter() - t0
+        report(n, final=True)
+    if stop is not None and stop.is_set():
+        ended = "stopped"
+    elif last is not None and n >= last - first:
+        ended = "--end"
+    else:
+        ended = "end of stream" if src.live else "end of source"
+    return TrackSummary(n, seconds, first, str(out_csv), None if out_video is None else str(out_video), src.kind, ended)
 
 
 def read_track_csv(path) -> dict[str, np.ndarray]:
