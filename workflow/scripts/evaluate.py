@@ -18,6 +18,8 @@ evaluate_job(
     of_kind(items, "detections"),
     of_kind(items, "meta"),
     out,
+    external=of_kind(items, "external"),
+    external_times=of_kind(items, "external_time"),
 )
 if provenance:
     from pathlib import Path
