@@ -207,7 +207,7 @@ def evaluate_job(
         "",
     ]
     if LIKE in table.columns and not table[LIKE].astype(bool).all():
-        md += [NOT_LIKE_NOTE, ""]
+        md += ["† not like-for-like (see above).", ""]
     md += [
         "## Detector on the scored frames (IoU >= 0.5 with the ground truth)",
         "",

@@ -24,9 +24,18 @@ from rolo.tracking.registry import TRACKERS, label  # noqa: E402
 from rolo.utils.io import atomic_path  # noqa: E402
 
 
-def colour(tracker: str) -> str | None:
-    """A tracker's colour in every figure (the registry's; None for a tracker not in it)."""
-    return TRACKERS[tracker].colour if tracker in TRACKERS else None
+OTHER_COLOURS = ("black", "tab:pink", "darkgoldenrod", "teal", "navy", "crimson", "darkviolet", "lime")
+"""Colours of trackers not in the registry (config ``external``): none of the registry's."""
+
+
+def colour(tracker: str) -> str:
+    """A tracker's colour in every figure: the registry's, else one of :data:`OTHER_COLOURS` picked
+    by the name (the same in every figure and run)."""
+    import zlib
+
+    if tracker in TRACKERS:
+        return TRACKERS[tracker].colour
+    return OTHER_COLOURS[zlib.crc32(tracker.encode()) % len(OTHER_COLOURS)]
 
 
 _STYLE = {"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 8, "figure.dpi": 100}
