@@ -419,9 +419,7 @@ def external_inputs(exp):
     files = {}
     for name, folder in external_dirs(exp).items():
         if not Path(folder).is_dir():
-            raise WorkflowError(
-                f"external.{name}: results folder {folder} not found"
-            )
+            raise WorkflowError(f"external.{name}: results folder {folder} not found")
         for v in test_videos(EXPERIMENTS[exp]):
             try:
                 box_file = result_file(folder, result_stems(v))
