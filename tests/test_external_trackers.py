@@ -402,6 +402,8 @@ def test_changing_an_external_file_reruns_the_tables(external_run):
 
     work = external_run
     assert planned_jobs(snakemake(work, *TARGETS, "-n", configfile="external.yaml")) == {}
-    (work / "ext/pyt_exp2/C.txt").touch()
+    changed = work / "ext/pyt_exp2/C.txt"  # new content (Snakemake ignores a bare touch: same checksum)
+    lines = changed.read_text().splitlines()
+    changed.write_text("\n".join([*lines[:4], "50.000\t16.000\t40.000\t40.000", *lines[5:]]) + "\n")
     jobs = planned_jobs(snakemake(work, *TARGETS, "-n", configfile="external.yaml"))
     assert jobs.get("evaluate") == 1 and jobs.get("html_tables") == 1 and jobs.get("plot_curves") == 1, jobs
