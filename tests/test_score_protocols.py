@@ -129,4 +129,4 @@ def test_missing_result_file(case, capsys):
     (case / "data/Toy2").mkdir()
     (case / "data/Toy2/groundtruth_rect.txt").write_text("1,1,10,10\n")
     assert score(case, "--sequences", "Toy2")[0] == 2
-    assert "no result file for Toy2 (looked for Toy2.txt)" in capsys.readouterr().err
+    assert "no result file for Toy2 (looked for Toy2.txt, Toy2/Toy2_001.txt)" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""The ``rolo`` command line: one subcommand per task (``rolo score``; more register the same way).
+"""The ``rolo`` command line: one subcommand per task (``rolo score``, ``rolo track``, ``rolo export``).
 
 Each subcommand is a function ``add_<name>(subparsers)`` that builds its parser and sets
 ``func``, which gets the parsed arguments and returns the exit status. Input errors print one
@@ -15,46 +15,119 @@ from rolo.errors import RoloInputError
 
 
 def add_score(subparsers) -> None:
-    """``rolo score``: score OTB-format result files against OTB ground truth."""
+    """``rolo score``: score a tracker's results against OTB ground truth."""
     from rolo.evaluation.protocols import PROTOCOLS
 
     p = subparsers.add_parser(
         "score",
-        help="score a tracker's OTB-format results (success AUC, precision, normalised precision)",
-        description="Score a tracker's OTB-format results <Sequence>.txt (one x,y,w,h per scored frame, "
-        "1-based, comma or white-space separated) against the ground truth under DATASET_ROOT. "
-        "Writes one row per sequence and a last row ALL (mean over sequences).",
+        help="score a tracker's OTB, pytracking or got10k results (success AUC, precision, normalised precision)",
+        description="Score a tracker's results against the ground truth under DATASET_ROOT: <Sequence>.txt (OTB, "
+        "pytracking) or <Sequence>/<Sequence>_001.txt (got10k), one x,y,w,h per scored frame, 1-based, comma or "
+        "white-space separated. Writes one row per sequence and a last row ALL (mean over sequences); optionally "
+        "the success and precision curves, per-attribute figures and plots, with the pipeline's code.",
     )
     p.add_argument("--dataset-root", required=True, help="OTB root (<Folder>/img, ground truth) or plain sequence folders")
-    p.add_argument("--results", required=True, help="folder of <Sequence>.txt result files")
+    p.add_argument("--results", required=True,
+                   help="folder of result files: <Sequence>.txt (OTB, pytracking; <Sequence>_time.txt ignored) or "
+                   "<Sequence>/<Sequence>_001.txt (got10k)")
     p.add_argument(
         "--sequences",
         nargs="+",
         metavar="NAME",
         help="sequences to score (names, aliases or the groups otb100, otb30, face; comma or space "
-        "separated); default: every <Sequence>.txt in --results",
+        "separated); default: every result file in --results",
     )
     p.add_argument("--protocol", choices=PROTOCOLS, default="official", help="scoring protocol (default: official)")
     p.add_argument("--out", required=True, help="CSV to write: sequence,frames,aos,success_auc,success_50,precision_20,norm_precision_20")
+    p.add_argument("--name", help="the tracker's name in --curves, --attributes and --plot (default: the --results folder's name)")
+    p.add_argument("--curves", metavar="CSV",
+                   help="also write the success, precision and normalised precision curves (sequence,tracker,curve,threshold,value; "
+                   "ALL = mean of the sequences' curves), the format of the pipeline's curves.csv")
+    p.add_argument("--attributes", metavar="CSV",
+                   help="also write per-attribute figures (attribute,sequences,tracker,success_auc,success_50,precision_20,"
+                   "norm_precision_20), over the sequences tagged with each attribute (OTB catalog; attributes.json in a plain folder)")
+    p.add_argument("--plot", metavar="PNG",
+                   help="also draw the success and precision plots as PNG (and <stem>_attributes.png when the sequences have "
+                   "attributes); needs matplotlib, the [plots] extra")
     p.set_defaults(func=run_score)
 
 
+def _need_matplotlib(option: str) -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise RoloInputError(f"{option} needs matplotlib: pip install 'rolo[plots]' (in a checkout: pip install '.[plots]')") from None
+
+
 def run_score(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from rolo.utils.io import atomic_path
     from rolo.data.otb import expand_names
-    from rolo.evaluation.protocols import PROTOCOL_NOTES
+    from rolo.evaluation.protocols import PROTOCOL_NOTES, attribute_table
     from rolo.evaluation.scoring import result_names, score_results
 
+    if args.plot:
+        _need_matplotlib("--plot")
     if args.sequences:
         names = expand_names([n for arg in args.sequences for n in arg.split(",") if n])
     else:
         names = result_names(args.results)
-    table = score_results(args.dataset_root, args.results, names, args.protocol)
+    table, curves, attributes = score_results(args.dataset_root, args.results, names, args.protocol, args.name)
+    written = [args.out]
     with atomic_path(args.out) as tmp:
         table.to_csv(tmp, index=False)
+    if args.curves:
+        with atomic_path(args.curves) as tmp:
+            curves.to_csv(tmp, index=False)
+        written.append(args.curves)
+    tagged = any(attributes.values())
+    if args.attributes:
+        if not tagged:
+            print("no sequence has attributes: --attributes writes only the header", file=sys.stderr)
+        with atomic_path(args.attributes) as tmp:
+            attribute_table(curves, attributes).to_csv(tmp, index=False)
+        written.append(args.attributes)
+    if args.plot:
+        from rolo.figures.plots import attribute_figure, save_figure, success_precision_figure
+
+        png = Path(args.plot)
+        title = f"{curves.tracker.iloc[0]}, {len(table) - 1} sequences"
+        fig = success_precision_figure(curves, title)
+        save_figure(fig, png, None)
+        written.append(str(png))
+        if tagged:
+            attr_png = png.with_name(f"{png.stem}_attributes{png.suffix}")
+            save_figure(attribute_figure(curves, attributes, title), attr_png, None)
+            written.append(str(attr_png))
     print(f"protocol: {args.protocol} ({PROTOCOL_NOTES[args.protocol]})")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"wrote {args.out}")
+    print(f"wrote {', '.join(map(str, written))}")
+    return 0
+
+
+def add_export(subparsers) -> None:
+    """``rolo export``: the pipeline's track files in pytracking's or got10k's layout."""
+    p = subparsers.add_parser(
+        "export",
+        help="write the pipeline's OTB-format tracks in pytracking's or got10k's results layout",
+        description="Copy a tracker's tracks, results/<exp>/tracks/<tracker>/<Sequence>.txt (OTB x,y,w,h, 1-based, one "
+        "row per tracked frame), into another toolkit's layout: pytracking (<Sequence>.txt tab separated, "
+        "<Sequence>_time.txt) or got10k (<Sequence>/<Sequence>_001.txt, <Sequence>/<Sequence>_time.txt). Times come "
+        "from the tracking job's speed.json (each frame: its video's mean).",
+    )
+    p.add_argument("--tracks", required=True, help="folder of <Sequence>.txt track files (e.g. results/exp1/tracks/rolo)")
+    p.add_argument("--layout", required=True, choices=("pytracking", "got10k"), help="layout to write")
+    p.add_argument("--out", required=True, help="folder to write into (created)")
+    p.add_argument("--sequences", nargs="+", metavar="NAME", help="sequences to export (default: every track file)")
+    p.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from rolo.evaluation.scoring import export_results
+
+    written = export_results(args.tracks, args.out, args.layout, args.sequences)
+    print(f"wrote {len(written)} files ({args.layout} layout) under {args.out}")
     return 0
 
 
@@ -147,7 +220,7 @@ def run_track(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS: list[Callable] = [add_score, add_track]
+SUBCOMMANDS: list[Callable] = [add_score, add_track, add_export]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(workflow.main_snakefile).resolve().parent / "src"))
 from rolo.errors import RoloInputError
 from rolo.data.splits import SPLITS, experiment_videos, test_videos, train_videos
 from rolo.data.otb import find_entry, find_folder
+from rolo.evaluation.scoring import result_file, timing_file
 from rolo.evaluation.tables import PAPER_FILES, parse_setting
 from rolo.tracking import registry
 from rolo.utils.provenance import code_hash, data_hash
@@ -27,6 +28,8 @@ DATA = config["dataset"]["root"]
 SYNTHETIC = config["dataset"].get("synthetic")
 EXPERIMENTS = config["experiments"]
 TRACKERS = config["trackers"]
+EXTERNAL = config.get("external") or {}
+"""Other trackers' results scored beside ours: ``{name: folder}`` or ``{name: {experiment: folder}}``."""
 DETECTOR_TRAIN = config["detector"].get("train")
 # Real OTB-2015 (dataset.otb): names resolve through the catalog (rolo.data.otb); each sequence is
 # prepared for the scoring protocol as a plain OTB-layout folder under SEQUENCES (download.smk).
@@ -74,6 +77,16 @@ def _check_config():
         raise WorkflowError(
             f"trackers: unknown {unknown}; known (src/rolo/tracking/registry.py): {', '.join(registry.TRACKERS)}"
         )
+    clash = sorted(set(EXTERNAL) & (set(TRACKERS) | set(registry.TRACKERS)))
+    if clash:
+        raise WorkflowError(
+            f"external: {clash} are names of the registry's trackers; give other trackers' results another name"
+        )
+    for name, where in EXTERNAL.items():
+        if isinstance(where, dict) and set(where) - set(EXPERIMENTS):
+            raise WorkflowError(
+                f"external.{name}: {sorted(set(where) - set(EXPERIMENTS))} are not experiments ({sorted(EXPERIMENTS)})"
+            )
     needs_neck = [t for t in TRACKERS if "neck" in registry.spec(t).inputs]
     if needs_neck and not config["extraction"].get("neck"):
         raise WorkflowError(
@@ -380,8 +393,49 @@ def scoring_inputs(exp, tracks, detections=True):
     )
 
 
+def external_dirs(exp):
+    """``{name: results folder}`` of the other trackers (config ``external``) scored on ``exp``."""
+    out = {}
+    for name, where in EXTERNAL.items():
+        folder = where.get(exp) if isinstance(where, dict) else where
+        if folder is not None:
+            out[name] = folder
+    return out
+
+
+def result_stems(video):
+    """The names a results file of ``video`` may carry: the name (and, for OTB, the catalog's)."""
+    if OTB:
+        entry = find_entry(video)
+        return list(dict.fromkeys([video, entry.name, *entry.aliases]))
+    return [video]
+
+
+def external_inputs(exp):
+    """Named inputs ``external:<name>/<video>`` (the box file, in any layout of
+    rolo.evaluation.scoring) and ``external_time:<name>/<video>`` (its timing file, if any) of every
+    external tracker and test video of ``exp``: declared, so that a changed file reruns the tables.
+    A missing folder or file stops the planning with one line naming it."""
+    files = {}
+    for name, folder in external_dirs(exp).items():
+        if not Path(folder).is_dir():
+            raise WorkflowError(f"external.{name}: results folder {folder} not found")
+        for v in test_videos(EXPERIMENTS[exp]):
+            try:
+                box_file = result_file(folder, result_stems(v))
+            except RoloInputError as e:
+                raise WorkflowError(f"external.{name}: {e}") from None
+            files[f"external:{name}/{v}"] = str(box_file)
+            time_file = timing_file(box_file)
+            if time_file is not None:
+                files[f"external_time:{name}/{v}"] = str(time_file)
+    return files
+
+
 def evaluate_inputs(wildcards):
-    return scoring_inputs(wildcards.exp, track_dirs(wildcards.exp))
+    return scoring_inputs(wildcards.exp, track_dirs(wildcards.exp)) | external_inputs(
+        wildcards.exp
+    )
 
 
 def recovery_inputs(wildcards):
@@ -550,8 +604,10 @@ def experiment_targets(exp):
     figs = [f"{FIG.format(exp=exp)}/{f}.{ext}" for f in kinds for ext in ("png", "pdf")]
     videos = [f"results/{exp}/videos/{v}.mp4" for v in test_videos(EXPERIMENTS[exp])]
     paper = [f"results/{exp}/paper_comparison.csv"] if "rolo" in TRACKERS else []
+    tables = [f"results/{exp}/{t}.html" for t in ("summary", "aos")]
     return [
         f"results/{exp}/aos.csv",
+        *tables,
         *paper,
         *figs,
         *videos,

@@ -30,6 +30,40 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
+rule html_tables:
+    """summary.csv and aos.csv as HTML tables, which Snakemake's report shows in place."""
+    input:
+        summary=f"{EXP}/summary.csv",
+        aos=f"{EXP}/aos.csv",
+    output:
+        summary=report(
+            f"{EXP}/summary.html",
+            caption="../report/summary.rst",
+            category="{exp}",
+            subcategory="Tables",
+        ),
+        aos=report(
+            f"{EXP}/aos.html",
+            caption="../report/aos.rst",
+            category="{exp}",
+            subcategory="Tables",
+        ),
+    log:
+        "logs/html_tables/{exp}.log",
+    benchmark:
+        "results/benchmarks/html_tables/{exp}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        code=code_hash("evaluation.tables"),
+    script:
+        "../scripts/html_tables.py"
+
+
 rule paper_comparison:
     input:
         f"{EXP}/aos.csv",

@@ -3,8 +3,9 @@
 The metrics are :mod:`rolo.evaluation.metrics`'s (IoU on continuous boxes, OTB's success and
 precision curves, normalised precision); this module applies a protocol to them
 (:func:`protocol_errors`). The pipeline's tables go through :func:`score_tracks` on each
-experiment's scored frames, ``rolo score`` through :func:`score_segment` on whole sequences
-(:mod:`rolo.evaluation.scoring`). "Protocol" here always means how frames are *scored*; how an
+experiment's scored frames (other trackers' results through :func:`covered_errors`), ``rolo score``
+through :func:`protocol_errors` on whole sequences (:mod:`rolo.evaluation.scoring`); both make their
+tables and curves with :func:`error_tables`. "Protocol" here always means how frames are *scored*; how an
 experiment divides frames into training and test is its *split* (:mod:`rolo.data.splits`).
 A protocol fixes what the reference toolkits differ on:
 
@@ -149,28 +150,147 @@ def with_mean_rows(table: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     return pd.concat([table, means[table.columns]], ignore_index=True)
 
 
+def covered_errors(
+    boxes: np.ndarray, gt: np.ndarray, split: VideoSplit, source: str = "results", protocol: str = "official"
+) -> tuple[dict[str, np.ndarray], bool]:
+    """Per-frame errors on the split's scored frames of another tracker's results, and whether they
+    are like-for-like with the pipeline's tracks.
+
+    ``boxes`` ``(R, 4)`` 0-based ``xyxy``; ``gt`` ``(N, 4)`` the video's whole ground truth. What the
+    results cover is told by their row count ``R``:
+
+    * ``R`` = the test segment's length ``b - a``: tracked from the split's start frame, given its box,
+      as the pipeline's trackers are; scored by :func:`track_errors`. Like-for-like.
+    * ``R`` = the sequence's length ``N`` (and ``a > 0``, else the case above): a one-pass run of the
+      whole sequence from frame 1. Scored as such under ``protocol`` (repair, frame 1 set to its
+      ground truth) and cut to the split's scored frames; **not** like-for-like, as it did not start
+      from the split's start box but carries state from the frames before it.
+
+    Any other ``R`` is an error naming ``source`` and both accepted lengths.
+    """
+    a, b = split.test
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if len(boxes) == b - a:
+        return track_errors(boxes, gt, split, source, protocol), True
+    if len(boxes) == split.frames == len(gt):
+        errors = protocol_errors(boxes, gt, protocol)
+        scored = np.asarray(split.scored, dtype=np.int64)
+        return {k: v[scored] for k, v in errors.items()}, False
+    raise RoloInputError(
+        f"{source}: {len(boxes)} boxes, but video {split.video} has {split.frames} frames and its test segment "
+        f"{b - a} ({a + 1}..{b}); results must cover one or the other"
+    )
+
+
+CURVE_COLUMNS = ["sequence", "tracker", "curve", "threshold", "value"]
+"""``curves.csv`` (and ``rolo score --curves``): long format, ``ALL`` = mean of the sequences' curves."""
+LIKE = "like_for_like"
+"""The column that marks rows not scored like the pipeline's own tracks (present when some are)."""
+
+
+def error_tables(
+    errors: dict[tuple[str, str], dict[str, np.ndarray]], like: dict[tuple[str, str], bool] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``{(sequence, tracker): per-frame errors}`` -> the table (:data:`SCORE_COLUMNS`, one row per
+    (sequence, tracker) in the given order and an ``ALL`` row per tracker: mean over sequences,
+    frames summed) and the curves (:data:`CURVE_COLUMNS`, ``ALL`` = mean of the sequences' curves,
+    as OTB's plots average them). With ``like`` (``{(sequence, tracker): bool}``), both get a column
+    :data:`LIKE`; a tracker's ``ALL`` rows are like-for-like only if all its rows are."""
+    rows, curves = [], []
+    for (video, tracker), e in errors.items():
+        rows.append({"sequence": video, "tracker": tracker, **summarize_errors(e)})
+        curves += [{"sequence": video, "tracker": tracker, **c} for c in curves_of(e)]
+    if not rows:
+        table, cv = pd.DataFrame(columns=SCORE_COLUMNS), pd.DataFrame(columns=CURVE_COLUMNS)
+    else:
+        table = with_mean_rows(pd.DataFrame(rows)[SCORE_COLUMNS], by="tracker")
+        cv = pd.DataFrame(curves)
+        cv_all = cv.groupby(["tracker", "curve", "threshold"], sort=False)["value"].mean().reset_index().assign(sequence="ALL")
+        cv = pd.concat([cv, cv_all[cv.columns]], ignore_index=True)
+    if like is not None:
+        per_tracker: dict[str, bool] = {}
+        for (_, tracker), flag in like.items():
+            per_tracker[tracker] = per_tracker.get(tracker, True) and bool(flag)
+        for df in (table, cv):
+            df[LIKE] = [
+                per_tracker.get(t, True) if s == "ALL" else bool(like.get((s, t), True)) for s, t in zip(df.sequence, df.tracker)
+            ]
+    return table, cv
+
+
 def score_tracks(
-    tracks: dict[str, Path], gts: dict[str, np.ndarray], splits: dict[str, VideoSplit], protocol: str = "official"
+    tracks: dict[str, Path],
+    gts: dict[str, np.ndarray],
+    splits: dict[str, VideoSplit],
+    protocol: str = "official",
+    external: dict[str, Path] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score OTB-format track files given as ``{"tracker/video": path}`` under ``protocol``.
 
-    Returns the table (:data:`SCORE_COLUMNS`, one row per (sequence, tracker) and an ``ALL`` row per
-    tracker: mean over sequences, frames summed) and the curves (``sequence, tracker, curve,
-    threshold, value``, with ``ALL`` = mean of the sequences' curves, as OTB's plots average them).
+    Returns the table and the curves of :func:`error_tables`. ``external``: other trackers' result
+    files, ``{"tracker/video": path}`` in any layout :func:`rolo.evaluation.scoring.read_result_file`
+    reads, covering the test segment or the whole sequence (:func:`covered_errors`); when given,
+    both tables get the column :data:`LIKE`. ``gts``: each video's whole ground truth ``(N, 4)``
+    0-based ``xyxy``.
     """
-    rows, curves = [], []
+    from rolo.evaluation.scoring import read_result_file  # (rolo.evaluation.scoring imports this module)
+
+    errors, like = {}, {}
     for key, path in sorted(tracks.items()):
         tracker, video = key.split("/", 1)
         track = read_otb_xyxy(path, allow_invalid=True)
-        errors = track_errors(track, gts[video], splits[video], source=str(path), protocol=protocol)
-        rows.append({"sequence": video, "tracker": tracker, **summarize_errors(errors)})
-        curves += [{"sequence": video, "tracker": tracker, **c} for c in curves_of(errors)]
+        errors[(video, tracker)] = track_errors(track, gts[video], splits[video], source=str(path), protocol=protocol)
+        like[(video, tracker)] = True
+    for key, path in sorted((external or {}).items()):
+        tracker, video = key.split("/", 1)
+        boxes = read_result_file(path)
+        errors[(video, tracker)], like[(video, tracker)] = covered_errors(boxes, gts[video], splits[video], str(path), protocol)
+    return error_tables(errors, like if external else None)
+
+
+def attribute_curves(curves: pd.DataFrame, attributes: dict[str, list[str]]) -> pd.DataFrame:
+    """Per attribute, the mean of the per-sequence curves of the sequences carrying it: rows
+    ``attribute, sequences, tracker, curve, threshold, value`` (and :data:`LIKE` when ``curves``
+    has it: a tracker's attribute curve is like-for-like only if all its sequences' are)."""
+    per_seq = curves[curves.sequence != "ALL"]
+    rows = []
+    tags = sorted({t for v in per_seq.sequence.unique() for t in attributes.get(v, [])})
+    for tag in tags:
+        seqs = [v for v in per_seq.sequence.unique() if tag in attributes.get(v, [])]
+        sub = per_seq[per_seq.sequence.isin(seqs)]
+        mean = sub.groupby(["tracker", "curve", "threshold"], sort=False)["value"].mean().reset_index()
+        if LIKE in sub.columns:
+            mean = mean.merge(sub.groupby("tracker", sort=False)[LIKE].all().reset_index(), on="tracker")
+        rows.append(mean.assign(attribute=tag, sequences=len(seqs)))
+    columns = ["attribute", "sequences", "tracker", "curve", "threshold", "value"]
+    if LIKE in curves.columns:
+        columns.append(LIKE)
     if not rows:
-        return pd.DataFrame(columns=SCORE_COLUMNS), pd.DataFrame(columns=["sequence", "tracker", "curve", "threshold", "value"])
-    table = with_mean_rows(pd.DataFrame(rows)[SCORE_COLUMNS], by="tracker")
-    cv = pd.DataFrame(curves)
-    cv_all = cv.groupby(["tracker", "curve", "threshold"], sort=False)["value"].mean().reset_index().assign(sequence="ALL")
-    return table, pd.concat([cv, cv_all[cv.columns]], ignore_index=True)
+        return pd.DataFrame(columns=columns)
+    return pd.concat(rows, ignore_index=True)[columns]
+
+
+def attribute_table(curves: pd.DataFrame, attributes: dict[str, list[str]]) -> pd.DataFrame:
+    """Per (attribute, tracker), the figures read off :func:`attribute_curves`: ``success_auc``
+    (mean of the success curve), ``success_50``, ``precision_20``, ``norm_precision_20``."""
+    per_attr = attribute_curves(curves, attributes)
+    keys = ["attribute", "sequences", "tracker"] + ([LIKE] if LIKE in per_attr.columns else [])
+    columns = [*keys, "success_auc", "success_50", "precision_20", "norm_precision_20"]
+    if per_attr.empty:
+        return pd.DataFrame(columns=columns)
+
+    def at(curve: str, t: float):
+        c = per_attr[(per_attr.curve == curve) & np.isclose(per_attr.threshold, t)]
+        return c.set_index(keys)["value"]
+
+    success = per_attr[per_attr.curve == "success"].groupby(keys, sort=False)["value"].mean()
+    out = pd.DataFrame({
+        "success_auc": success,
+        "success_50": at("success", 0.5),
+        "precision_20": at("precision", 20.0),
+        "norm_precision_20": at("norm_precision", 0.2),
+    })
+    return out.reset_index()[columns]
 
 
 def experiment_protocol(seq_dirs: Iterable[str | Path]) -> str:

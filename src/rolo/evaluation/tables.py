@@ -16,7 +16,7 @@ import pandas as pd
 from rolo.data.sequences import load_sequence
 from rolo.data.splits import SPLIT_NOTES, read_splits
 from rolo.evaluation.metrics import detection_pr
-from rolo.evaluation.protocols import PROTOCOL_NOTES, experiment_protocol, score_tracks
+from rolo.evaluation.protocols import LIKE, PROTOCOL_NOTES, experiment_protocol, score_tracks
 from rolo.tracking.registry import TRACKERS
 from rolo.utils.io import atomic_path
 
@@ -47,11 +47,20 @@ def detector_table(detections: dict[str, str], seqs: dict, splits: dict) -> pd.D
     return det
 
 
-def speed_table(track_dirs: dict[str, str], metas: dict[str, str]) -> pd.DataFrame:
+def speed_table(
+    track_dirs: dict[str, str], metas: dict[str, str], external_times: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Frames/s per tracker: the tracker alone (association + LSTM for ROLO), for ROLO the encoding
     and LSTM alone (``model_fps``), the detector (feature extraction, decoding included) for trackers
-    that use it, and both together. Machine-dependent: kept apart from the reproducible tables."""
+    that use it, and both together. Machine-dependent: kept apart from the reproducible tables.
+
+    ``external_times``: other trackers' timing files ``{"tracker/video": path}``
+    (:func:`rolo.evaluation.scoring.read_timings`; every timed frame counts, also outside the scored
+    ones): ``tracker_fps`` = ``end_to_end_fps`` = timed frames / their seconds, on the machine that
+    ran them."""
     import json
+
+    from rolo.evaluation.scoring import read_timings
 
     det_s_per_frame = {}
     for v, m in metas.items():
@@ -73,7 +82,15 @@ def speed_table(track_dirs: dict[str, str], metas: dict[str, str]) -> pd.DataFra
             row["detector_fps"] = np.nan
             row["end_to_end_fps"] = row["tracker_fps"]
         rows.append(row)
-    return pd.DataFrame(rows)
+    timed: dict[str, list[np.ndarray]] = {}
+    for key, path in sorted((external_times or {}).items()):
+        timed.setdefault(key.split("/", 1)[0], []).append(read_timings(path))
+    for tracker, times in timed.items():
+        t = np.concatenate(times)
+        fps = len(t) / t.sum() if len(t) else np.nan
+        rows.append({"tracker": tracker, "frames": len(t), "tracker_fps": fps, "model_fps": np.nan,
+                     "detector_fps": np.nan, "end_to_end_fps": fps})
+    return pd.DataFrame(rows, columns=["tracker", "frames", "tracker_fps", "model_fps", "detector_fps", "end_to_end_fps"])
 
 
 def _experiment(splits_json, seq_dirs: dict[str, str]):
@@ -88,10 +105,41 @@ def _experiment(splits_json, seq_dirs: dict[str, str]):
     return split, splits, seqs, experiment_protocol(seq_dirs[v] for v in tested)
 
 
-def _score(track_dirs: dict[str, str], splits, seqs, scoring: str):
-    """:func:`rolo.evaluation.protocols.score_tracks` over ``{name: dir of <video>.txt}`` for the tested sequences."""
+def _score(track_dirs: dict[str, str], splits, seqs, scoring: str, external: dict[str, str] | None = None):
+    """:func:`rolo.evaluation.protocols.score_tracks` over ``{name: dir of <video>.txt}`` (and other
+    trackers' result files ``{"tracker/video": path}``) for the tested sequences."""
     tracks = {f"{t}/{v}": Path(d) / f"{v}.txt" for t, d in track_dirs.items() for v in seqs}
-    return score_tracks(tracks, {v: sq.gt for v, sq in seqs.items()}, splits, scoring)
+    missing = sorted({k.split("/", 1)[1] for k in external or {}} - set(seqs))
+    if missing:
+        raise ValueError(f"external results given for videos this experiment does not test: {missing}")
+    return score_tracks(tracks, {v: sq.gt for v, sq in seqs.items()}, splits, scoring, external)
+
+
+NOT_LIKE_NOTE = (
+    "† not like-for-like: results of the whole sequence from frame 1 (another tracker's, `external` in the "
+    "config), cut to the scored frames; they did not start from this experiment's start box, so they are not "
+    "ranked with the trackers above."
+)
+
+
+def ranked_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """The ``ALL`` rows of ``aos.csv``, one per tracker: the like-for-like ones ranked by success AUC,
+    then (when the table has the column :data:`rolo.evaluation.protocols.LIKE`) the others, ranked
+    among themselves."""
+    summary = table[table.sequence == "ALL"].drop(columns="sequence")
+    keys, ascending = ["success_auc"], [False]
+    if LIKE in summary.columns:
+        keys, ascending = [LIKE, "success_auc"], [False, False]
+    return summary.sort_values(keys, ascending=ascending, kind="stable")
+
+
+def _aos_pivot(table: pd.DataFrame, trackers: list[str]) -> pd.DataFrame:
+    """Per-sequence AOS, a column per tracker, as text; rows not like-for-like marked ``†``."""
+    rows = table[table.sequence != "ALL"]
+    text = rows.aos.map(lambda v: f"{v:.3f}")
+    if LIKE in rows.columns:
+        text = text + np.where(rows[LIKE].astype(bool), "", " †")
+    return rows.assign(text=text).pivot(index="sequence", columns="tracker", values="text")[trackers]
 
 
 def evaluate_job(
@@ -102,20 +150,30 @@ def evaluate_job(
     detections: dict[str, str],
     metas: dict[str, str],
     out: dict[str, str],
+    external: dict[str, str] | None = None,
+    external_times: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Pipeline stage: score every tracker's tracks of one experiment ->
     ``out["aos"]`` (csv), ``out["md"]``, ``out["summary"]``, ``out["curves"]``, ``out["detector"]``,
-    ``out["speed"]``."""
+    ``out["speed"]``.
+
+    ``external``: other trackers' result files ``{"tracker/video": path}`` (config ``external``),
+    scored beside ours by :func:`rolo.evaluation.protocols.covered_errors`; with them, ``aos.csv``,
+    ``summary.csv`` and ``curves.csv`` get the column ``like_for_like`` and the markdown marks the
+    rows that are not. ``external_times``: their timing files, for ``speed.csv``."""
     split, splits, seqs, scoring = _experiment(splits_json, seq_dirs)
-    table, curves = _score(track_dirs, splits, seqs, scoring)
+    table, curves = _score(track_dirs, splits, seqs, scoring, external)
     _write_csv(table, out["aos"])
     _write_csv(curves, out["curves"], digits=6)
-    summary = table[table.sequence == "ALL"].drop(columns="sequence").sort_values("success_auc", ascending=False)
+    summary = ranked_summary(table)
     _write_csv(summary, out["summary"])
     det = detector_table(detections, seqs, splits)
     _write_csv(det, out["detector"])
-    _write_csv(speed_table(track_dirs, metas), out["speed"], digits=1)
+    _write_csv(speed_table(track_dirs, metas, external_times), out["speed"], digits=1)
 
+    trackers = list(dict.fromkeys([*track_dirs, *table.tracker]))
+    like = summary[LIKE].astype(bool) if LIKE in summary.columns else pd.Series(True, index=summary.index)
+    shown = summary.drop(columns=[LIKE], errors="ignore")
     md = [
         f"# {exp_name}: average overlap (AOS) and OTB scores",
         "",
@@ -130,12 +188,27 @@ def evaluate_job(
         "",
         "## Mean over sequences (ranked by success AUC)",
         "",
-        summary.to_markdown(index=False, floatfmt=".3f"),
+        shown[like.to_numpy()].to_markdown(index=False, floatfmt=".3f"),
         "",
+    ]
+    if not like.all():
+        md += [
+            "## Not like-for-like (not ranked with the above) †",
+            "",
+            NOT_LIKE_NOTE,
+            "",
+            shown[~like.to_numpy()].to_markdown(index=False, floatfmt=".3f"),
+            "",
+        ]
+    md += [
         "## Per sequence (AOS)",
         "",
-        table[table.sequence != "ALL"].pivot(index="sequence", columns="tracker", values="aos")[list(track_dirs)].to_markdown(floatfmt=".3f"),
+        _aos_pivot(table, trackers).to_markdown(),
         "",
+    ]
+    if LIKE in table.columns and not table[LIKE].astype(bool).all():
+        md += ["† not like-for-like (see above).", ""]
+    md += [
         "## Detector on the scored frames (IoU >= 0.5 with the ground truth)",
         "",
         det[det.sequence == "ALL"][["conf", "tp", "fp", "fn", "precision", "recall"]].to_markdown(index=False, floatfmt=".3f"),
@@ -144,6 +217,43 @@ def evaluate_job(
     with atomic_path(out["md"]) as tmp:
         tmp.write_text("\n".join(md))
     return table
+
+
+TABLE_TITLES = {
+    "summary": "{exp}: mean over the test videos, one row per tracker (ranked by success AUC)",
+    "aos": "{exp}: scores per test video and tracker (ALL = mean over the videos)",
+}
+
+
+def html_table_job(exp_name: str, kind: str, csv, out_html) -> None:
+    """``aos.csv`` or ``summary.csv`` (``kind``) as a standalone HTML table (3 decimals; rows not
+    like-for-like marked) for Snakemake's report, which shows HTML results in place."""
+    import html
+
+    table = pd.read_csv(csv)
+    note = ""
+    if LIKE in table.columns and not table[LIKE].astype(bool).all():
+        note = f"<p>{html.escape(NOT_LIKE_NOTE.replace('`', ''))}</p>"
+        table[LIKE] = np.where(table[LIKE].astype(bool), "yes", "no †")
+    title = TABLE_TITLES[kind].format(exp=exp_name)
+    body = table.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="n/a", border=0, classes="rolo")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; font-size: 14px; margin: 1em; }}
+table.rolo {{ border-collapse: collapse; }}
+table.rolo th, table.rolo td {{ padding: 0.25em 0.7em; border-bottom: 1px solid #ddd; text-align: right; }}
+table.rolo th {{ background: #f0f0f0; }}
+table.rolo td:nth-child(-n+2), table.rolo th:nth-child(-n+2) {{ text-align: left; }}
+</style></head>
+<body><h3>{html.escape(title)}</h3>
+{body}
+{note}
+<p>From <code>{html.escape(str(csv))}</code> (full precision there).</p>
+</body></html>
+"""
+    with atomic_path(out_html) as tmp:
+        tmp.write_text(page)
 
 
 PAPER_NOTES = {

@@ -18,36 +18,63 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from rolo.evaluation.protocols import LIKE, attribute_curves  # noqa: E402,F401  (attribute_curves: shared with rolo score)
 from rolo.figures.drawing import box_label, box_rgb, draw_boxes, label_lines, write_video  # noqa: E402,F401
 from rolo.tracking.registry import TRACKERS, label  # noqa: E402
 from rolo.utils.io import atomic_path  # noqa: E402
 
 
-def colour(tracker: str) -> str | None:
-    """A tracker's colour in every figure (the registry's; None for a tracker not in it)."""
-    return TRACKERS[tracker].colour if tracker in TRACKERS else None
+OTHER_COLOURS = ("black", "tab:pink", "darkgoldenrod", "teal", "navy", "crimson", "darkviolet", "lime")
+"""Colours of trackers not in the registry (config ``external``): none of the registry's."""
+
+
+def colour(tracker: str) -> str:
+    """A tracker's colour in every figure: the registry's, else one of :data:`OTHER_COLOURS` picked
+    by the name (the same in every figure and run)."""
+    import zlib
+
+    if tracker in TRACKERS:
+        return TRACKERS[tracker].colour
+    return OTHER_COLOURS[zlib.crc32(tracker.encode()) % len(OTHER_COLOURS)]
 
 
 _STYLE = {"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 8, "figure.dpi": 100}
 
 
-def save_figure(fig, png, pdf) -> None:
-    """Write ``fig`` as PNG (150 dpi) and PDF, atomically; close it."""
+def save_figure(fig, png, pdf=None) -> None:
+    """Write ``fig`` as PNG (150 dpi) and, unless ``pdf`` is None, PDF, atomically; close it. (The
+    format follows each path's suffix, PNG without one.)"""
     for path, kw in ((png, {"dpi": 150}), (pdf, {})):
+        if path is None:
+            continue
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=Path(path).suffix[1:], bbox_inches="tight", **kw)
+            fig.savefig(tmp, format=Path(path).suffix[1:] or "png", bbox_inches="tight", **kw)
     plt.close(fig)
 
 
+NOT_LIKE_LABEL = "not like-for-like"
+"""Legend suffix of another tracker's whole-sequence results cut to a later test segment (dashed lines)."""
+
+
+def not_like(table: pd.DataFrame) -> set[str]:
+    """Trackers with a row not like-for-like in ``table`` (column :data:`rolo.evaluation.protocols.LIKE`)."""
+    if LIKE not in table.columns:
+        return set()
+    return set(table.tracker[~table[LIKE].astype(bool)])
+
+
 def _ranked_lines(ax, curves: pd.DataFrame, curve: str, score) -> None:
-    """One line per tracker of ``curves`` (rows of one sequence or group), legend ranked by ``score``."""
+    """One line per tracker of ``curves`` (rows of one sequence or group), legend ranked by ``score``;
+    trackers not like-for-like dashed, labelled so and listed after the others."""
     ranked = []
+    apart = not_like(curves)
     for tracker, c in curves[curves.curve == curve].groupby("tracker", sort=False):
         c = c.sort_values("threshold")
         ranked.append((score(c), tracker, c))
-    for value, tracker, c in sorted(ranked, key=lambda r: -r[0]):
-        ax.plot(c.threshold, c.value, label=f"{label(tracker)} [{value:.3f}]", color=colour(tracker),
-                lw=2.4 if tracker == "rolo" else 1.4)
+    for value, tracker, c in sorted(ranked, key=lambda r: (r[1] in apart, -r[0])):
+        text = f"{label(tracker)} [{value:.3f}]" + (f" ({NOT_LIKE_LABEL})" if tracker in apart else "")
+        ax.plot(c.threshold, c.value, label=text, color=colour(tracker), lw=2.4 if tracker == "rolo" else 1.4,
+                ls="--" if tracker in apart else "-")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left" if curve == "success" else "lower right", frameon=True)
@@ -76,21 +103,6 @@ def success_precision_figure(curves: pd.DataFrame, title: str):
         b.set(title=f"Precision plot — {title}", xlabel="location error threshold (px)", ylabel="precision", xlim=(0, 50))
         fig.tight_layout()
     return fig
-
-
-def attribute_curves(curves: pd.DataFrame, attributes: dict[str, list[str]]) -> pd.DataFrame:
-    """Per attribute, the mean of the per-sequence curves of the sequences carrying it: rows
-    ``attribute, sequences, tracker, curve, threshold, value``."""
-    per_seq = curves[curves.sequence != "ALL"]
-    rows = []
-    tags = sorted({t for v in per_seq.sequence.unique() for t in attributes.get(v, [])})
-    for tag in tags:
-        seqs = [v for v in per_seq.sequence.unique() if tag in attributes.get(v, [])]
-        mean = per_seq[per_seq.sequence.isin(seqs)].groupby(["tracker", "curve", "threshold"], sort=False)["value"].mean()
-        rows.append(mean.reset_index().assign(attribute=tag, sequences=len(seqs)))
-    if not rows:
-        return pd.DataFrame(columns=["attribute", "sequences", "tracker", "curve", "threshold", "value"])
-    return pd.concat(rows, ignore_index=True)
 
 
 def attribute_figure(curves: pd.DataFrame, attributes: dict[str, list[str]], title: str, curve: str = "success"):
@@ -124,10 +136,12 @@ def aos_bars_figure(table: pd.DataFrame, title: str):
     width = 0.8 / len(trackers)
     with plt.rc_context(_STYLE):
         fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(videos) * len(trackers) * width + 3), 4))
+        apart = not_like(t)
         for i, tracker in enumerate(trackers):
             aos = t[t.tracker == tracker].set_index("sequence").aos.reindex(videos)
-            ax.bar(np.arange(len(videos)) + (i - (len(trackers) - 1) / 2) * width, aos.values, width, label=label(tracker),
-                   color=colour(tracker))
+            text = label(tracker) + (f" ({NOT_LIKE_LABEL})" if tracker in apart else "")
+            ax.bar(np.arange(len(videos)) + (i - (len(trackers) - 1) / 2) * width, aos.values, width, label=text,
+                   color=colour(tracker), hatch="//" if tracker in apart else None)
         ax.set_xticks(np.arange(len(videos)), videos, rotation=45, ha="right")
         ax.set(ylabel="AOS (mean IoU)", ylim=(0, 1), title=f"Per-video AOS — {title}")
         ax.grid(axis="y", alpha=0.3)
@@ -156,11 +170,12 @@ def box_handles(kinds=("gt", "yolo", "rolo")) -> list:
 
 
 def panel_figure(tiles: list[tuple[str, np.ndarray]], title: str, cols: int = 4, kinds=("gt", "yolo", "rolo")):
-    """A grid of annotated frames ``[(caption, RGB image)]`` with the box legend on top."""
+    """A grid of annotated frames ``[(caption, RGB image)]`` with the box legend below. Constrained
+    layout keeps each tile's caption clear of the row above."""
     rows = max(1, int(np.ceil(len(tiles) / cols)))
     cols = min(cols, max(len(tiles), 1))
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.7 * rows + 0.6), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.7 * rows + 0.9), squeeze=False, layout="constrained")
         for ax, (caption, img) in zip(axes.flat, tiles):
             ax.imshow(img, interpolation="nearest")
             ax.set_title(caption, fontsize=9)
@@ -170,8 +185,8 @@ def panel_figure(tiles: list[tuple[str, np.ndarray]], title: str, cols: int = 4,
         for ax in list(axes.flat)[len(tiles):]:
             ax.axis("off")
         fig.suptitle(title)
-        fig.tight_layout(rect=(0, 0, 1, 0.9))
-        fig.legend(handles=box_handles(kinds), loc="upper center", ncol=len(kinds), bbox_to_anchor=(0.5, 0.93), frameon=False)
+        fig.legend(handles=box_handles(kinds), loc="outside lower center", ncol=len(kinds), frameon=False)
+        fig.get_layout_engine().set(h_pad=0.08, hspace=0.06)
     return fig
 
 
