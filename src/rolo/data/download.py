@@ -1,5 +1,5 @@
 """Downloads that fail clearly and leave nothing half-written: files over HTTP(S), zip archives,
-OTB sequence folders, detector weights.
+dataset folders (OTB sequences, LaSOT classes), detector weights.
 
 * :func:`fetch_url` retries connection errors, time-outs, truncated bodies and HTTP 5xx/429 with
   exponential back-off; a 4xx (e.g. 404) fails at once. The file appears at its destination only
@@ -7,9 +7,10 @@ OTB sequence folders, detector weights.
 * :func:`verify_zip` checks an archive's structure and every member's CRC.
 * :func:`safe_extract` refuses the whole archive if one member is absolute, climbs out of the
   target folder (``..``, "zip-slip") or is a symbolic link.
-* :func:`fetch_otb_folder` downloads one OTB sequence zip, checks and extracts it in a hidden
-  ``.<Folder>.partial-*`` folder beside the destination and renames the result into place: a
-  killed or failed job leaves nothing that looks like a sequence folder.
+* :func:`fetch_folder` downloads one zip, checks and extracts it in a hidden
+  ``.<name>.partial-*`` folder beside the destination, checks its content and renames the result
+  into place: a killed or failed job leaves nothing that looks complete. :func:`fetch_otb_folder`
+  (one OTB sequence) and :func:`rolo.data.lasot.fetch_lasot_class` (one LaSOT class) use it.
 * :func:`fetch_weights` downloads detector weights and checks they are a PyTorch archive (and
   their SHA-256 when given).
 
@@ -147,6 +148,46 @@ def _find_sequence_root(extracted: Path, folder: str, label: str) -> Path:
     raise DownloadError(f"{label}: no {folder}/img/ folder in the archive")
 
 
+def fetch_folder(
+    name: str,
+    url: str,
+    root: str | Path,
+    locate: Callable[[Path], Path],
+    retries: int = 4,
+    backoff: float = 2.0,
+    timeout: float = 60.0,
+) -> Path:
+    """Download the zip at ``url`` and put the folder it holds at ``root/name`` -> that path.
+
+    The zip is fetched, its CRCs checked and it is extracted (refusing unsafe members, see
+    :func:`safe_extract`) inside a hidden ``root/.<name>.partial-*`` folder; ``locate(extracted)``
+    then returns the folder to keep, after checking its content (raising :class:`DownloadError`
+    otherwise), and only that folder is renamed to ``root/name``. Leftovers of an earlier killed
+    attempt are removed first; an existing non-empty ``root/name`` is an error.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / name
+    if final.exists():
+        if final.is_dir() and not any(final.iterdir()):
+            final.rmdir()
+        else:
+            raise DownloadError(f"{final}: already exists; remove it to download {url} again")
+    for stale in root.glob(f".{name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=root))
+    try:
+        archive = work / f"{name}.zip"
+        size = fetch_url(url, archive, retries=retries, backoff=backoff, timeout=timeout)
+        print(f"{url}: {size} bytes", flush=True)
+        verify_zip(archive, url)
+        safe_extract(archive, work / "x", url)
+        locate(work / "x").rename(final)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return final
+
+
 def fetch_otb_folder(
     folder: str,
     url: str,
@@ -156,39 +197,21 @@ def fetch_otb_folder(
     backoff: float = 2.0,
     timeout: float = 60.0,
 ) -> Path:
-    """Download and extract one OTB sequence folder to ``root/folder`` -> that path.
+    """Download and extract one OTB sequence folder to ``root/folder`` -> that path
+    (:func:`fetch_folder`; the archive must hold ``img/`` with images and every ground-truth file
+    in ``gt_files``)."""
+    gt_files = list(gt_files)
 
-    The zip is fetched, checked, extracted and its content checked (``img/`` with images and every
-    ground-truth file in ``gt_files``) inside ``root/.<folder>.partial-*``; only then is the folder
-    renamed to ``root/folder``. Leftovers of an earlier killed attempt are removed first.
-    """
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / folder
-    if final.exists():
-        if final.is_dir() and not any(final.iterdir()):
-            final.rmdir()
-        else:
-            raise DownloadError(f"{final}: already exists; remove it to download {url} again")
-    for stale in root.glob(f".{folder}.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{folder}.partial-", dir=root))
-    try:
-        archive = work / f"{folder}.zip"
-        size = fetch_url(url, archive, retries=retries, backoff=backoff, timeout=timeout)
-        print(f"{url}: {size} bytes", flush=True)
-        verify_zip(archive, url)
-        safe_extract(archive, work / "x", url)
-        content = _find_sequence_root(work / "x", folder, url)
+    def locate(extracted: Path) -> Path:
+        content = _find_sequence_root(extracted, folder, url)
         if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in (content / "img").iterdir()):
             raise DownloadError(f"{url}: {folder}/img holds no images")
         missing = [g for g in gt_files if not (content / g).is_file()]
         if missing:
             raise DownloadError(f"{url}: ground truth {missing} missing from the archive")
-        content.rename(final)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return final
+        return content
+
+    return fetch_folder(folder, url, root, locate, retries=retries, backoff=backoff, timeout=timeout)
 
 
 def check_weights(path: str | Path, sha256: str | None = None, label: str | None = None) -> None:

@@ -86,6 +86,35 @@ def read_otb_boxes(path: str | Path, allow_invalid: bool = False) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
+def read_frame_labels(path: str | Path, frames: int, allowed: tuple[int, ...] = (0, 1)) -> np.ndarray:
+    """Read one integer label per frame -> ``(frames,)`` int64.
+
+    Values may be separated by commas and/or white space, on one line (LaSOT's
+    ``full_occlusion.txt``) or one a line (GOT-10k's ``*.label``); each must be one of ``allowed``
+    (a float such as ``1.0`` is read as its integer value), and there must be exactly ``frames``
+    of them. Errors name the file.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise RoloInputError(f"{path}: file not found") from None
+    except OSError as e:
+        raise RoloInputError(f"{path}: cannot read ({e.strerror or e})") from e
+    fields = [f for f in _SPLIT.split(text.strip()) if f]
+    try:
+        values = np.asarray([float(f) for f in fields], dtype=np.float64)
+    except ValueError as e:
+        raise RoloInputError(f"{path}: not a number ({e})") from None
+    if len(values) != frames:
+        raise RoloInputError(f"{path}: {len(values)} labels for {frames} frames")
+    bad = ~np.isin(values, np.asarray(allowed, dtype=np.float64))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise RoloInputError(f"{path}: label {fields[i]!r} of frame {i + 1} is not one of {list(allowed)}")
+    return values.astype(np.int64)
+
+
 def read_otb_xyxy(path: str | Path, allow_invalid: bool = False) -> np.ndarray:
     """Read an OTB box file -> ``(N, 4)`` 0-based ``xyxy`` (``allow_invalid`` as :func:`read_otb_boxes`)."""
     return otb_to_xyxy(read_otb_boxes(path, allow_invalid))
