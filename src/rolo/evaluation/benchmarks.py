@@ -28,7 +28,10 @@ LaSOT -- pytracking's analysis (``pytracking/analysis/extract_results.py``:
       ``precision_20`` at 20 px, ``norm_precision_20`` at 0.20, ``ao`` = mean overlap of the valid
       frames; over sequences (``ALL``): the mean of the sequences' curves, read off the same way,
       and the mean of their ``ao``. Fractions here, percentages in pytracking's printout, which
-      also keeps its curves in float32 (so its figures agree with these to about 1e-7).
+      also keeps its curves in float32 (so its figures agree with these to about 1e-7). Per frame,
+      IoU and validity equal pytracking's to the bit; centre errors may differ in the last bit
+      (torch's float64 ``sqrt`` on CPU is not always correctly rounded, numpy's is), which changes
+      a curve only if an error lies within one ulp of a threshold.
 
 GOT-10k validation -- got10k's ``ExperimentGOT10k.report`` (``got10k/experiments/got10k.py``, with
 ``rect_iou`` of ``got10k/utils/metrics.py``)
