@@ -252,3 +252,16 @@ def test_submission_zip(test_tree, tmp_path):
     (folder / "GOT-10k_Test_000001/GOT-10k_Test_000001_time.txt").unlink()
     with pytest.raises(RoloInputError, match=r"GOT-10k_Test_000001_001.txt: no timing file"):
         got10k_submission_from_folder(test_tree, folder, tmp_path / "bad.zip")
+
+
+def test_rolo_score_dataset_got10k_val(val_tree, tmp_path, capsys):
+    import pandas as pd
+
+    from rolo.cli import main
+
+    data, tracker_dir, _ = val_tree
+    out = tmp_path / "s.csv"
+    assert main(["score", "--dataset", "got10k-val", "--dataset-root", str(data), "--results", str(tracker_dir), "--out", str(out)]) == 0
+    table, _ = score_got10k_val(data, tracker_dir)
+    pd.testing.assert_frame_equal(pd.read_csv(out), table, check_dtype=False, rtol=0, atol=0)
+    assert "dataset: got10k-val" in capsys.readouterr().out

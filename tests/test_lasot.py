@@ -288,3 +288,25 @@ def test_fetch_split_downloads_only_missing_classes(server, tmp_path):
         lasot.fetch_lasot(root, "test", base_url=f"{server.url}/good", **FAST)
     assert leftovers(root) == ["airplane", "bear"]  # classes in order: airplane fetched, then basketball failed
     assert server.hits.get("/good/bear.zip") is None
+
+
+def test_rolo_score_dataset_lasot(tmp_path, capsys):
+    import pandas as pd
+
+    from rolo.cli import main
+
+    root, results = tmp_path / "LaSOT", tmp_path / "results/mine"
+    make_sequence(root / "airplane/airplane-1", GT, FULL, OOV)
+    results.mkdir(parents=True)
+    np.savetxt(results / "airplane-1.txt", PRED, fmt="%g", delimiter=",")
+    out = tmp_path / "s.csv"
+    assert main(["score", "--dataset", "lasot", "--dataset-root", str(root), "--results", str(results),
+                 "--sequences", "airplane-1", "--out", str(out), "--curves", str(tmp_path / "c.csv")]) == 0
+    table = pd.read_csv(out).set_index("sequence")
+    assert table.success_auc["airplane-1"] == pytest.approx(47 / 126, rel=1e-12) and table.success_auc["ALL"] == table.success_auc["airplane-1"]
+    assert "dataset: lasot" in capsys.readouterr().out
+    assert main(["score", "--dataset", "lasot", "--dataset-root", str(root), "--results", str(results),
+                 "--out", str(out), "--plot", str(tmp_path / "p.png")]) == 2
+    assert "--plot is for --dataset otb only" in capsys.readouterr().err
+    assert main(["score", "--dataset", "lasot", "--dataset-root", str(root), "--results", str(results), "--out", str(out)]) == 2
+    assert "airplane/airplane-9: LaSOT sequence folder not found" in capsys.readouterr().err  # the test split by default

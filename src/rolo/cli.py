@@ -38,6 +38,10 @@ def add_score(subparsers) -> None:
         "separated); default: every result file in --results",
     )
     p.add_argument("--protocol", choices=PROTOCOLS, default="official", help="scoring protocol (default: official)")
+    p.add_argument("--dataset", choices=DATASETS, default="otb",
+                   help="otb (default; --protocol applies), lasot (pytracking's LaSOT analysis; --sequences: names or the "
+                   "split test/train/all, default test) or got10k-val (got10k's ExperimentGOT10k on the val subset of a "
+                   "GOT-10k root; every repetition <Seq>/<Seq>_NNN.txt). --attributes and --plot are OTB only")
     p.add_argument("--out", required=True, help="CSV to write: sequence,frames,aos,success_auc,success_50,precision_20,norm_precision_20")
     p.add_argument("--name", help="the tracker's name in --curves, --attributes and --plot (default: the --results folder's name)")
     p.add_argument("--curves", metavar="CSV",
@@ -67,6 +71,8 @@ def run_score(args: argparse.Namespace) -> int:
     from rolo.evaluation.protocols import PROTOCOL_NOTES, attribute_table
     from rolo.evaluation.scoring import result_names, score_results
 
+    if args.dataset != "otb":
+        return run_score_benchmark(args)
     if args.plot:
         _need_matplotlib("--plot")
     if args.sequences:
@@ -101,6 +107,46 @@ def run_score(args: argparse.Namespace) -> int:
             save_figure(attribute_figure(curves, attributes, title), attr_png, None)
             written.append(str(attr_png))
     print(f"protocol: {args.protocol} ({PROTOCOL_NOTES[args.protocol]})")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"wrote {', '.join(map(str, written))}")
+    return 0
+
+
+DATASETS = ("otb", "lasot", "got10k-val")
+"""``rolo score --dataset``: OTB (:mod:`rolo.evaluation.scoring`), LaSOT and GOT-10k val
+(:mod:`rolo.evaluation.benchmarks`)."""
+
+
+def run_score_benchmark(args: argparse.Namespace) -> int:
+    """``rolo score --dataset lasot|got10k-val``: the table (and ``--curves``) of
+    :func:`rolo.evaluation.benchmarks.score_lasot` or :func:`~rolo.evaluation.benchmarks.score_got10k_val`."""
+    from rolo.utils.io import atomic_path
+    from rolo.evaluation.benchmarks import score_got10k_val, score_lasot
+
+    for option in ("attributes", "plot"):
+        if getattr(args, option):
+            raise RoloInputError(f"--{option} is for --dataset otb only")
+    if args.protocol != "official":
+        raise RoloInputError(f"--protocol is for --dataset otb only ({args.dataset} has its own toolkit's rules)")
+    names = [n for arg in args.sequences or [] for n in arg.split(",") if n]
+    if args.dataset == "lasot":
+        split = names[0] if len(names) == 1 and names[0] in ("test", "train", "all") else "test"
+        chosen = None if not names or names == [split] else names
+        table, curves = score_lasot(args.dataset_root, args.results, split, chosen, tracker=args.name)
+        note = "pytracking's LaSOT analysis: absent frames count as failures, curves averaged over sequences"
+    else:
+        if names:
+            raise RoloInputError("--sequences is not used with --dataset got10k-val (every sequence of val/list.txt is scored)")
+        table, curves = score_got10k_val(args.dataset_root, args.results, tracker=args.name)
+        note = "got10k's ExperimentGOT10k: frame 1 skipped, frames with cover 0 left out, frames of all sequences pooled"
+    written = [args.out]
+    with atomic_path(args.out) as tmp:
+        table.to_csv(tmp, index=False)
+    if args.curves:
+        with atomic_path(args.curves) as tmp:
+            curves.to_csv(tmp, index=False)
+        written.append(args.curves)
+    print(f"dataset: {args.dataset} ({note})")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"wrote {', '.join(map(str, written))}")
     return 0
