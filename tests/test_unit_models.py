@@ -334,3 +334,20 @@ def test_tracker_windows_match_training_windows(output):
         expected = model.predict(torch.from_numpy(X[idx])).numpy().astype(np.float64)
     out = track(Rolo(model, ASSOC, IMAGE_WH), VideoFrames(feats, dets), gt[0], 0, 10)
     np.testing.assert_allclose(out[1:], cxcywh_norm_to_xyxy(expected[1:], IMAGE_WH), rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("losses", ["dict", "tensor"])
+def test_detector_epoch_line_has_losses_and_map(losses, capsys):
+    import torch
+
+    from rolo.detection.detector import log_epoch
+
+    values = {"box_loss": 1.25, "cls_loss": 2.5, "dfl_loss": 0.75}
+    trainer = type("T", (), {})()
+    trainer.epoch, trainer.epochs = 2, 40
+    trainer.loss_names = tuple(values)
+    trainer.tloss = values if losses == "dict" else torch.tensor(list(values.values()))
+    trainer.metrics = {"metrics/mAP50(B)": 0.5}
+    log_epoch(trainer)
+    assert capsys.readouterr().err == (
+        "detector epoch 3/40: box_loss 1.2500, cls_loss 2.5000, dfl_loss 0.7500, mAP50 0.500\n")

@@ -132,10 +132,15 @@ def log_epoch(trainer) -> None:
     """One line per epoch in the job's log (Ultralytics' own output goes to its TTY-aware bars)."""
     import sys
 
-    names = getattr(trainer, "loss_names", ())
-    losses = getattr(trainer, "tloss", None)
-    values = losses.tolist() if hasattr(losses, "tolist") else []
-    parts = [f"{n} {v:.4f}" for n, v in zip(names, values if isinstance(values, list) else [values])]
+    losses = getattr(trainer, "tloss", None)  # the epoch's mean losses: a dict {name: value}, or a tensor
+    if isinstance(losses, dict):
+        named = [(n, float(v)) for n, v in losses.items()]
+    elif hasattr(losses, "tolist"):  # older Ultralytics: a tensor in the order of trainer.loss_names
+        values = losses.tolist()
+        named = list(zip(getattr(trainer, "loss_names", ()), values if isinstance(values, list) else [values]))
+    else:
+        named = []
+    parts = [f"{n} {v:.4f}" for n, v in named]
     m = getattr(trainer, "metrics", {}) or {}
     map50 = m.get("metrics/mAP50(B)")
     parts.append(f"mAP50 {map50:.3f}" if map50 is not None else "mAP50 -")
