@@ -150,3 +150,12 @@ def test_an_undocumented_option_fails(schema, docs):
     extended["properties"]["dataset"]["properties"]["otb"]["properties"]["brand_new_key"] = {"type": "string"}
     missing = schema_paths(extended) - documented_paths(docs)
     assert "dataset.otb.brand_new_key" in missing
+
+
+def test_the_demo_runs_the_neck_maps_the_closed_loop_design_was_chosen_on():
+    """studies/closed_loop.py chose the closed-loop ROLO on every neck channel of the demo's data; a
+    --configfile is merged into config/config.yaml key by key, whose channel_group 2 would win unless
+    the demo gives its own (it did, unnoticed, before this test)."""
+    default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["extraction"]["neck"]
+    demo = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())["extraction"]["neck"]
+    assert {**default, **demo} == {"levels": [1, 2], "channel_group": 1}
