@@ -30,14 +30,15 @@ opencv:
 
 setup: $(STAMP)
 
-# The demo's console: one line per finished job and one of progress (`--quiet rules` leaves out each
-# job's description; the scheduler's own lines are filtered). Everything is in logs/ and in
-# .snakemake/log/. DEMO_QUIET= shows Snakemake's full output.
-DEMO_QUIET ?= rules
+# The demo's console: one line per finished job and one of progress (`--quiet rules host` leaves out
+# each job's description and the run's banner; the scheduler's own lines are filtered). Everything is
+# in logs/ and in .snakemake/log/. DEMO_QUIET= shows Snakemake's full output.
+DEMO_QUIET ?= rules host
 DEMO_FILTER := grep --line-buffered -v -E '^(Select jobs to execute|Execute [0-9]+ jobs)\.\.\.$$|^\[[A-Z][a-z]{2} [A-Z][a-z]{2} '
 demo: SHELL := /bin/bash -o pipefail
 demo: $(STAMP)
-	$(BIN)/snakemake --configfile config/demo.yaml --cores $(CORES) --resources gpu=1 \
+	@echo "snakemake --configfile config/demo.yaml (console: one line a job; all of it: make demo DEMO_QUIET=)"
+	@$(BIN)/snakemake --configfile config/demo.yaml --cores $(CORES) --resources gpu=1 \
 		$(if $(DEMO_QUIET),--quiet $(DEMO_QUIET) 2>&1 | $(DEMO_FILTER))
 	@echo
 	@for e in results/exp*/aos.md; do echo "== $$e"; sed -n '/## Mean over sequences/,/## Per sequence/p' $$e | sed '1d;$$d'; done
