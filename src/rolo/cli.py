@@ -63,6 +63,27 @@ def _need_matplotlib(option: str) -> None:
         raise RoloInputError(f"{option} needs matplotlib: pip install 'rolo[plots]' (in a checkout: pip install '.[plots]')") from None
 
 
+def _write_scores(args: argparse.Namespace, table, curves) -> list[str]:
+    """Write ``rolo score``'s table to ``--out`` and, if asked, its curves to ``--curves``; the paths written."""
+    from rolo.utils.io import atomic_path
+
+    written = [args.out]
+    with atomic_path(args.out) as tmp:
+        table.to_csv(tmp, index=False)
+    if args.curves:
+        with atomic_path(args.curves) as tmp:
+            curves.to_csv(tmp, index=False)
+        written.append(args.curves)
+    return written
+
+
+def _print_scores(header: str, table, written: list) -> int:
+    print(header)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"wrote {', '.join(map(str, written))}")
+    return 0
+
+
 def run_score(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -80,13 +101,7 @@ def run_score(args: argparse.Namespace) -> int:
     else:
         names = result_names(args.results)
     table, curves, attributes = score_results(args.dataset_root, args.results, names, args.protocol, args.name)
-    written = [args.out]
-    with atomic_path(args.out) as tmp:
-        table.to_csv(tmp, index=False)
-    if args.curves:
-        with atomic_path(args.curves) as tmp:
-            curves.to_csv(tmp, index=False)
-        written.append(args.curves)
+    written = _write_scores(args, table, curves)
     tagged = any(attributes.values())
     if args.attributes:
         if not tagged:
@@ -106,10 +121,7 @@ def run_score(args: argparse.Namespace) -> int:
             attr_png = png.with_name(f"{png.stem}_attributes{png.suffix}")
             save_figure(attribute_figure(curves, attributes, title), attr_png, None)
             written.append(str(attr_png))
-    print(f"protocol: {args.protocol} ({PROTOCOL_NOTES[args.protocol]})")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"wrote {', '.join(map(str, written))}")
-    return 0
+    return _print_scores(f"protocol: {args.protocol} ({PROTOCOL_NOTES[args.protocol]})", table, written)
 
 
 DATASETS = ("otb", "lasot", "got10k-val")
@@ -120,7 +132,6 @@ DATASETS = ("otb", "lasot", "got10k-val")
 def run_score_benchmark(args: argparse.Namespace) -> int:
     """``rolo score --dataset lasot|got10k-val``: the table (and ``--curves``) of
     :func:`rolo.evaluation.benchmarks.score_lasot` or :func:`~rolo.evaluation.benchmarks.score_got10k_val`."""
-    from rolo.utils.io import atomic_path
     from rolo.evaluation.benchmarks import score_got10k_val, score_lasot
 
     for option in ("attributes", "plot"):
@@ -139,17 +150,8 @@ def run_score_benchmark(args: argparse.Namespace) -> int:
             raise RoloInputError("--sequences is not used with --dataset got10k-val (every sequence of val/list.txt is scored)")
         table, curves = score_got10k_val(args.dataset_root, args.results, tracker=args.name)
         note = "got10k's ExperimentGOT10k: frame 1 skipped, frames with cover 0 left out, frames of all sequences pooled"
-    written = [args.out]
-    with atomic_path(args.out) as tmp:
-        table.to_csv(tmp, index=False)
-    if args.curves:
-        with atomic_path(args.curves) as tmp:
-            curves.to_csv(tmp, index=False)
-        written.append(args.curves)
-    print(f"dataset: {args.dataset} ({note})")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"wrote {', '.join(map(str, written))}")
-    return 0
+    written = _write_scores(args, table, curves)
+    return _print_scores(f"dataset: {args.dataset} ({note})", table, written)
 
 
 def add_export(subparsers) -> None:
