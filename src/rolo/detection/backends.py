@@ -27,6 +27,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -135,7 +136,8 @@ def export_onnx(model, detector: str, hw: tuple[int, int], layer: int, levels: t
     fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=folder)
     os.close(fd)
     try:
-        with torch.inference_mode(False), torch.no_grad():
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
             torch.onnx.export(
                 wrapper, (torch.zeros(1, 3, *hw),), tmp, dynamo=False, opset_version=OPSET, input_names=["images"],
                 output_names=outputs, dynamic_axes={n: {0: "batch"} for n in ["images", *outputs]},
