@@ -13,6 +13,7 @@ from pathlib import Path
 def offline(workdir: Path) -> None:
     """Keep Ultralytics offline, its settings in ``workdir`` (as tests/conftest.py does); before importing it."""
     os.environ["YOLO_OFFLINE"] = "1"
+    os.environ.setdefault("YOLO_AUTOINSTALL", "False")  # Ultralytics' exporter would pip-install what it misses
     os.environ.setdefault("YOLO_VERBOSE", "False")
     os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(workdir) / "ultralytics"))
 
