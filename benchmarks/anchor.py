@@ -62,19 +62,28 @@ def ultralytics_model(weights: str, fmt: str, imgsz: int, workdir: Path) -> str:
     """The weights for Ultralytics' side: the ``.pt`` or its own export (made once, in ``workdir``)."""
     if fmt == "pt":
         return weights
-    from ultralytics import YOLO
-
     stem = Path(weights).stem
     target = workdir / (f"{stem}-ultralytics-{imgsz}.onnx" if fmt == "onnx" else f"{stem}-ultralytics-{imgsz}_openvino_model")
-    if not target.exists():
-        extra = {"simplify": False} if fmt == "onnx" else {}  # onnxslim: not a dependency
-        made = Path(YOLO(weights).export(format=fmt, imgsz=imgsz, dynamic=True, verbose=False, **extra))
-        made.rename(target)
+    if not target.exists():  # in a subprocess: exporting beside loaded ONNX Runtime / OpenVINO sessions can crash
+        measure({"side": "export", "label": fmt, "weights": weights, "format": fmt, "imgsz": imgsz, "target": str(target)},
+                workdir)
     return str(target)
+
+
+def _export(spec: dict) -> dict:
+    from ultralytics import YOLO
+
+    extra = {"simplify": False} if spec["format"] == "onnx" else {}  # onnxslim: not a dependency
+    made = Path(YOLO(spec["weights"]).export(format=spec["format"], imgsz=spec["imgsz"], dynamic=True, verbose=False, **extra))
+    made.rename(spec["target"])
+    return {"target": spec["target"]}
 
 
 def _child(spec: dict) -> dict:
     import torch
+
+    if spec["side"] == "export":
+        return _export(spec)
 
     torch.set_num_threads(spec["threads"])
     stamps: list[float] = []
