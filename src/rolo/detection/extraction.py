@@ -334,6 +334,7 @@ def load_extracted(features_path, detections_path, meta_path) -> tuple[np.ndarra
     dets = np.load(detections_path)
     with open(meta_path) as f:
         meta = json.load(f)
+    meta.setdefault("backend", "torch")  # extraction outputs made before extraction.backend: eager PyTorch
     if not (len(feats) == len(dets) == meta["frames"]):
         raise RoloInputError(
             f"{features_path}: {len(feats)} feature rows, {len(dets)} detection rows, meta says {meta['frames']} frames"
