@@ -258,9 +258,11 @@ def run(weights: str, frames: list[Path], params, rounds: int, batches: tuple[in
         log(f"  round {r + 1}/{rounds}: ours {half_n / t['ours'][-1]:.2f}, ours on {chosen.backend} {half_n / t['chosen'][-1]:.2f}, "
             f"port {half_n / t['seed'][-1]:.2f}; ceilings: eager {half_n / t['ceiling'][-1]:.2f}, "
             + ", ".join(f"{k} {half_n / t[k][-1]:.2f}" for k in ways) + " frames/s")
+    log("  closing the exported ceilings")
     for _, way in ways.values():
         if hasattr(way, "close"):
             way.close()
+    log("  peak memory")
     ceilings = ["ceiling", *ways]
     t["best"] = [min(t[k][r] for k in ceilings) for r in range(rounds)]  # the best ceiling, round by round
     best_of = {k: sum(1 for r in range(rounds) if t[k][r] == t["best"][r]) for k in ceilings}

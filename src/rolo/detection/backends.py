@@ -149,6 +149,9 @@ def export_onnx(model, detector: str, hw: tuple[int, int], layer: int, levels: t
     return target
 
 
+_ALIVE: list = []
+
+
 class ExportedRunner:
     """An exported backend: ``runner(x)`` with ``x (B, 3, h, w)`` float32 in [0, 1] ->
     ``(predictions, feature, neck maps)`` as torch tensors, like the eager forward pass with its hooks.
@@ -165,6 +168,9 @@ class ExportedRunner:
         self._sessions: dict = {}
 
     def close(self) -> None:
+        # the loaded sessions are kept to the end of the process: destroying OpenVINO's compiled model while its
+        # worker threads wind down crashed the benchmark's process (SIGSEGV) now and then
+        _ALIVE.extend(self._sessions.values())
         self._sessions.clear()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
@@ -205,6 +211,10 @@ class ExportedRunner:
                 return [result[o] for o in outputs]
         self._sessions[key] = run
         return run
+
+    def prepare(self, shape: tuple[int, ...]) -> None:
+        """Export (or read the cache) and load the backend for inputs of ``shape`` ``(B, 3, h, w)``."""
+        self._session(tuple(int(v) for v in shape))
 
     def __call__(self, x: "torch.Tensor"):
         import numpy as np

@@ -139,6 +139,13 @@ class FeatureExtractor:
     def letterbox(self):
         return make_letterbox(self.params.imgsz, self.stride)
 
+    def prepare(self, first_frame: Path, batch: int) -> None:
+        """An exported backend: make (or read) its export and load it for ``first_frame``'s letterboxed size
+        and ``batch`` now, outside the timed loop (as eager PyTorch's model loading is)."""
+        if self.runner is not None:
+            x = letterbox_frame(read_image(first_frame), self.letterbox())
+            self.runner.prepare((batch, *x.shape))
+
     def close(self) -> None:
         if self._hook is not None:
             self._hook.remove()
@@ -256,6 +263,8 @@ def extract_video(
             pin_memory=ex.device.type == "cuda",
             persistent_workers=False,
         )
+        if n:
+            ex.prepare(frames[0], params.forward_batch(ex.device))
         t0 = time.perf_counter()
         report = Progress("extract", n, t0)
         for x, shapes in loader:
