@@ -158,9 +158,10 @@ def test_differences_against_eager_pytorch_are_bounded(tiny_workflow, eager, bac
 
 
 @pytest.mark.parametrize("backend", OTHERS)
-def test_pipeline_and_rolo_track_match_exactly_on_a_backend(tiny_workflow, tmp_path, capfd, threads, backend):
+def test_pipeline_and_rolo_track_match_exactly_on_a_backend(tiny_workflow, tmp_path, capfd, threads, backend, monkeypatch):
     """The pipeline's extraction (extract_features_job) and tracking stage (track_job) with ``backend``,
     then ``rolo track --backend`` on the same frames: the same closed-loop ROLO track, bit for bit."""
+    monkeypatch.chdir(tiny_workflow)  # the workflow's folder: the detector's path is recorded relative to it
     from rolo.cli import main
     from rolo.data.sequences import read_otb_boxes
     from rolo.data.splits import read_splits
@@ -177,7 +178,7 @@ def test_pipeline_and_rolo_track_match_exactly_on_a_backend(tiny_workflow, tmp_p
     for v in sorted(s for s, sp in splits.items() if sp.test is not None):
         out = tmp_path / "features" / v
         out.mkdir(parents=True)
-        extract_features_job(tiny_workflow / f"resources/synthetic/{v}/img", tiny_workflow / "results/detector/weights.pt",
+        extract_features_job(tiny_workflow / f"resources/synthetic/{v}/img", "results/detector/weights.pt",
                              extraction, out / "features.npy", out / "detections.npy", out / "meta.json")
         assert json.loads((out / "meta.json").read_text())["backend"] == backend
         videos[v] = {"features": str(out / "features.npy"), "detections": str(out / "detections.npy"),
