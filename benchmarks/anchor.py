@@ -15,7 +15,7 @@ same image folder, batch 1, no video written:
 
 Reported: frames/s end to end (decoding, detector, tracker; model loading and the first frame excluded),
 per-frame time p50 and p95 (the interval between successive output frames at batch 1, first frames
-excluded), peak RSS of the subprocess (``ru_maxrss``). Same torch threads on both sides (Ultralytics'
+excluded), peak RSS of the subprocess (``VmHWM``, :func:`benchmarks.common.peak_rss_mb`). Same torch threads on both sides (Ultralytics'
 predictor would set cores - 1; it is set back after its first frame).
 """
 
@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.common import peak_rss_mb
 
 WARMUP = 2  # frames excluded from the rate and the percentiles (model set-up, first-call allocations)
 
@@ -116,7 +117,7 @@ def _child(spec: dict) -> dict:
     dt = np.diff(np.asarray(stamps[WARMUP - 1:]))
     return {"frames": len(stamps), "fps": float(len(dt) / dt.sum()), "p50_ms": float(1000 * np.percentile(dt, 50)),
             "p95_ms": float(1000 * np.percentile(dt, 95)),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def measure(spec: dict, workdir: Path) -> dict:

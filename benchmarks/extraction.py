@@ -17,7 +17,7 @@ each way's best round.
               second pass through the backbone (layers up to the feature layer) for the features.
 
 Peak memory: ``extract_video`` run in a fresh subprocess on the first ``N`` and on all ``2N`` frames;
-``ru_maxrss`` of the subprocess (and, separately, of its decoding workers) shows whether memory grows
+peak RSS (``VmHWM``) of the subprocess (and ``ru_maxrss`` of its decoding workers) shows whether memory grows
 with the video's length.
 """
 
@@ -182,6 +182,7 @@ def peak_memory(weights: str, frames: list[Path], params, workdir: Path) -> dict
 
 
 def _memory_child(spec_path: str) -> None:
+    from benchmarks.common import peak_rss_mb
     from rolo.detection.extraction import ExtractionParams, extract_video
 
     spec = json.loads(Path(spec_path).read_text())
@@ -191,7 +192,7 @@ def _memory_child(spec_path: str) -> None:
     print(json.dumps({
         "frames": len(spec["frames"]),
         "seconds": meta["seconds"],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / kb,
+        "peak_rss_mb": peak_rss_mb(),  # VmHWM: ru_maxrss would report the parent's size (carried across exec)
         "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / kb,
     }))
 
