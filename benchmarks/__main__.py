@@ -14,7 +14,7 @@ import pandas as pd
 
 from benchmarks.common import machine, offline, save_model, write_video
 
-SECTIONS = ("extraction", "tracking", "training", "pipeline", "identity")
+SECTIONS = ("extraction", "anchor", "tracking", "training", "pipeline", "identity")
 COLUMNS = ["section", "measure", "value", "unit", "ratio", "ratio_of", "target"]
 TINY_SCALE = [0.33, 0.125, 1024]  # the demo's detector: half of yolov8n's width, 128-d features
 
@@ -30,6 +30,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default=None, help="cpu, cuda:0 (default: CUDA when present)")
     p.add_argument("--batch", type=int, default=None, help="our extraction batch on CUDA (default: ExtractionParams)")
     p.add_argument("--cpu-batch", type=int, default=1, help="our extraction batch on CPU (extraction.cpu_batch)")
+    p.add_argument("--backend", default=None,
+                   help="the chosen extraction.backend timed beside the default eager path (default: config/config.yaml's)")
+    p.add_argument("--anchor-backends", nargs="+", default=None, metavar="BACKEND",
+                   help="rolo track's backends set against Ultralytics' model.track (default: torch_fused, onnxruntime, "
+                   "openvino; --quick: the chosen backend only)")
     p.add_argument("--no-before", action="store_true", help="skip timing the extraction settings before the fix")
     p.add_argument("--workers", type=int, default=None, help="our decoding workers (default: ExtractionParams)")
     p.add_argument("--ceiling-batches", type=int, nargs="+", default=[1, 2, 4, 8, 16])
@@ -58,7 +63,24 @@ def parse_args(argv=None) -> argparse.Namespace:
         a.ceiling_batches, a.steps, a.track_frames = [1, 4], [1, 6], 40
         a.train_frames, a.epochs, a.epochs_batch1, a.hidden = 30, 4, 2, 32
         a.identity_files = 300
+    if a.backend is None:
+        a.backend = config_backend()
+    if a.quick and a.anchor_backends is None:
+        a.anchor_backends = [a.backend if a.backend != "torch" else "torch_fused"]
     return a
+
+
+def config_backend() -> str:
+    """config/config.yaml's extraction.backend (the chosen path), else the default."""
+    import yaml
+
+    from rolo.detection.settings import ExtractionParams
+
+    path = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+    try:
+        return yaml.safe_load(path.read_text())["extraction"].get("backend", ExtractionParams.backend)
+    except (OSError, KeyError, TypeError):
+        return ExtractionParams.backend
 
 
 def fmt_table(df: pd.DataFrame) -> str:
@@ -91,6 +113,7 @@ def main(argv=None) -> pd.DataFrame:
     overrides = {k: v for k, v in (("batch", a.batch), ("workers", a.workers)) if v is not None}
     params = ExtractionParams(imgsz=a.imgsz, device=a.device, cpu_batch=a.cpu_batch, **overrides)
     before = None if a.no_before else ExtractionParams(imgsz=a.imgsz, device=a.device, cpu_batch=None, **overrides)
+    chosen = ExtractionParams(imgsz=a.imgsz, device=a.device, cpu_batch=a.cpu_batch, backend=a.backend, **overrides)
     opt_in = ExtractionParams(imgsz=a.imgsz, device=a.device, cpu_batch=a.cpu_batch, channels_last=True, **overrides)
     scale_tag = "-".join(str(s) for s in a.scale) if a.scale else "default"
     weights = save_model(a.model, a.scale, work / f"detector-{Path(a.model).stem}-{scale_tag}.pt")
@@ -98,7 +121,7 @@ def main(argv=None) -> pd.DataFrame:
     rows, details = [], {"command": "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:]),
                          "machine": machine(), "args": vars(a), "extraction_params": params.__dict__}
     feature_dim = None
-    if "extraction" in a.sections or "tracking" in a.sections:
+    if "extraction" in a.sections or "tracking" in a.sections or "anchor" in a.sections:
         from rolo.detection.extraction import extract_video
 
         feats, _, _ = extract_video(weights, frames[:2], ExtractionParams(imgsz=a.imgsz, workers=0, device=a.device),
@@ -108,9 +131,18 @@ def main(argv=None) -> pd.DataFrame:
         from benchmarks import extraction
 
         log(f"extraction: {a.model} at {a.imgsz} px, {a.frames} frames of {a.size}")
-        r, d = extraction.run(weights, frames, params, a.rounds, tuple(a.ceiling_batches), work, log, before, opt_in)
+        r, d = extraction.run(weights, frames, params, a.rounds, tuple(a.ceiling_batches), work, log, before, opt_in,
+                              chosen)
         rows += r
         details["extraction"] = d
+    if "anchor" in a.sections:
+        from benchmarks import anchor
+
+        log(f"anchor: rolo track vs Ultralytics model.track (ByteTrack), {a.model} at {a.imgsz} px, {2 * a.frames} frames")
+        r, d = anchor.run(weights, frames, gt, a.imgsz, feature_dim, a.threads or os.cpu_count() or 1, work,
+                          max(1, a.rounds), log, backends=a.anchor_backends)
+        rows += r
+        details["anchor"] = d
     if "tracking" in a.sections:
         from benchmarks import tracking
 

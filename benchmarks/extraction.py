@@ -4,7 +4,11 @@
               one forward pass with a hook for the features, NMS), frames/s from its own clock.
 ``ceiling``   the bare forward pass of the same model on pre-decoded, pre-letterboxed, pre-normalised
               tensors already on the device, at its best batch size (no decoding, no hook, no NMS;
-              the batch size chosen by a sweep, best of two passes each).
+              the batch size chosen by a sweep, best of two passes each), in five ways: eager PyTorch
+              unfused, fused (Ultralytics' fuse), fused in channels-last memory format, and the fused model
+              exported with its feature layer as an extra output run by ONNX Runtime and by OpenVINO.
+              Ratios are taken against the best of them, round by round.
+``chosen``    ours on the chosen backend (``--backend``, default config/config.yaml's ``extraction.backend``).
 
 Rounds are interleaved (ours, before, ceiling, the port's way, what-ifs; again); a ratio is the median over
 rounds of the ratio within a round, so that slow changes in the machine's load cancel; frames/s are
@@ -13,7 +17,7 @@ each way's best round.
               second pass through the backbone (layers up to the feature layer) for the features.
 
 Peak memory: ``extract_video`` run in a fresh subprocess on the first ``N`` and on all ``2N`` frames;
-``ru_maxrss`` of the subprocess (and, separately, of its decoding workers) shows whether memory grows
+peak RSS (``VmHWM``) of the subprocess (and ``ru_maxrss`` of its decoding workers) shows whether memory grows
 with the video's length.
 """
 
@@ -89,6 +93,39 @@ class Ceiling:
             self.torch.cuda.synchronize()
 
 
+class ExportedCeiling:
+    """The bare forward pass of an exported backend (:mod:`rolo.detection.backends`: the fused model with
+    the feature layer as an extra output, ONNX Runtime or OpenVINO) over the same pre-letterboxed frames."""
+
+    def __init__(self, weights: str, x_uint8, backend: str):
+        from rolo.detection.backends import ExportedRunner
+        from rolo.detection.detector import feature_layer_index, load_yolo
+
+        model = load_yolo(weights).model.eval()
+        model.fuse(verbose=False)
+        self.runner = ExportedRunner(backend, model, weights, feature_layer_index(model), ())
+        self.x = x_uint8.float() / 255.0
+
+    def seconds(self, batch: int) -> float:
+        n = len(self.x)
+        self.runner(self.x[:batch])  # warm-up at this shape (exports or compiles once)
+        t = time.perf_counter()
+        for s in range(0, n, batch):
+            self.runner(self.x[s : s + batch])
+        return time.perf_counter() - t
+
+    def close(self) -> None:
+        self.runner.close()
+
+
+def installed(backend: str) -> bool:
+    import importlib.util
+
+    from rolo.detection.backends import EXPORTED
+
+    return backend not in EXPORTED or importlib.util.find_spec(EXPORTED[backend][0]) is not None
+
+
 class SeedWay:
     """The ROLO-PyTorch port's way: stretch to a square, ``model.predict`` per frame, a second backbone pass for features."""
 
@@ -145,6 +182,7 @@ def peak_memory(weights: str, frames: list[Path], params, workdir: Path) -> dict
 
 
 def _memory_child(spec_path: str) -> None:
+    from benchmarks.common import peak_rss_mb
     from rolo.detection.extraction import ExtractionParams, extract_video
 
     spec = json.loads(Path(spec_path).read_text())
@@ -154,19 +192,22 @@ def _memory_child(spec_path: str) -> None:
     print(json.dumps({
         "frames": len(spec["frames"]),
         "seconds": meta["seconds"],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / kb,
+        "peak_rss_mb": peak_rss_mb(),  # VmHWM: ru_maxrss would report the parent's size (carried across exec)
         "workers_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / kb,
     }))
 
 
 def run(weights: str, frames: list[Path], params, rounds: int, batches: tuple[int, ...], workdir: Path,
-        log=print, before=None, opt_in=None) -> tuple[list[dict], dict]:
-    """Time the three ways over ``frames[: len // 2]``, memory over half and all ``frames`` ->
-    (table rows, details). Rounds are interleaved (ours, ceiling, seed, ours, ...) and the best of each
-    kept. ``before``: other extraction params timed beside ``params`` (the settings before a fix);
-    ``opt_in``: params with the opt-in settings that change outputs slightly (channels-last)."""
+        log=print, before=None, opt_in=None, chosen=None) -> tuple[list[dict], dict]:
+    """Time every way over ``frames[: len // 2]``, memory over half and all ``frames`` -> (table rows,
+    details). Rounds are interleaved (ours, ceilings, the port's way; again). ``params``: ours on the
+    default eager path; ``chosen``: ours on the chosen backend (config/config.yaml's); ``before``: the
+    settings before the batch fix; ``opt_in``: ours with channels-last. The ceilings: eager unfused (its
+    batch chosen by a sweep), eager fused, channels-last fused, ONNX Runtime, OpenVINO (those installed),
+    all at the sweep's best batch; ratios are taken against the best of them, round by round."""
     from rolo.detection.detector import feature_layer_index, load_yolo
 
+    chosen = chosen or params
     half_n = len(frames) // 2
     timed = frames[:half_n]
     probe = load_yolo(weights).model
@@ -181,78 +222,101 @@ def run(weights: str, frames: list[Path], params, rounds: int, batches: tuple[in
         sweep[b] = min(sub.seconds(b), sub.seconds(b)) / k * half_n
         log(f"  ceiling batch {b}: {half_n / sweep[b]:.2f} frames/s")
     best_batch = min(sweep, key=sweep.get)
-    # what-ifs at the best batch: Conv+BN folded (as Ultralytics' predict does), channels-last memory
-    fused = Ceiling(weights, x, params.device, fuse=True)
-    chl = Ceiling(weights, x, params.device, channels_last=True)
-    seed = SeedWay(weights, params.imgsz, params.device, layer, params)
-    seed.seconds(timed[:2])  # warm-up: builds Ultralytics' predictor
-    t_ours, t_ceil, t_seed, t_fused, t_chl, t_before, t_opt = [], [], [], [], [], [], []
-    from rolo.detection.extraction import pick_device
-
-    ours_batch = params.forward_batch(pick_device(params.device))
-    for r in range(rounds):
-        t_ours.append(time_ours(weights, timed, params))
-        if before is not None:
-            t_before.append(time_ours(weights, timed, before))
-        if opt_in is not None:
-            t_opt.append(time_ours(weights, timed, opt_in))
-        # the ceiling: the faster of the sweep's best batch and ours, within this round
-        t_ceil.append(min(ceiling.seconds(b) for b in {best_batch, ours_batch}))
-        t_seed.append(seed.seconds(timed))
-        t_fused.append(fused.seconds(best_batch))
-        t_chl.append(chl.seconds(best_batch))
-        log(f"  round {r + 1}/{rounds}: ours {half_n / t_ours[-1]:.2f}, ceiling {half_n / t_ceil[-1]:.2f}, "
-            f"port {half_n / t_seed[-1]:.2f}, fused {half_n / t_fused[-1]:.2f}, "
-            f"channels-last {half_n / t_chl[-1]:.2f} frames/s")
-    # ratios: the median over rounds of the ratio within a round (side by side, so slow changes in the
-    # machine's load cancel); frames/s: the best round of each
-    def paired(a, b):
-        return float(np.median(np.asarray(b) / np.asarray(a)))  # time b / time a = fps a / fps b
-
-    ratio = {"ceiling": paired(t_ours, t_ceil), "seed": paired(t_ours, t_seed), "fused": paired(t_fused, t_ceil),
-             "channels_last": paired(t_chl, t_ceil), "before": paired(t_ours, t_before) if t_before else np.nan,
-             "opt_in": paired(t_opt, t_ceil) if t_opt else np.nan, "opt_in_seed": paired(t_opt, t_seed) if t_opt else np.nan}
-    fps = {"ours": half_n / min(t_ours), "ceiling": half_n / min(t_ceil), "seed": half_n / min(t_seed),
-           "fused": half_n / min(t_fused), "channels_last": half_n / min(t_chl),
-           "before": half_n / min(t_before) if t_before else np.nan, "opt_in": half_n / min(t_opt) if t_opt else np.nan}
-    mem_n = peak_memory(weights, frames[:half_n], params, workdir)
-    mem_2n = peak_memory(weights, frames, params, workdir)
-    h, w = orig_hw
-    size = f"{w}x{h} -> {tuple(x.shape[2:])[1]}x{tuple(x.shape[2:])[0]}"
     from rolo.detection.extraction import pick_device
 
     dev = pick_device(params.device)
+    ours_batch = params.forward_batch(dev)
+    ways = {  # the ceilings beside eager unfused, at the best batch
+        "fused": ("eager PyTorch, Conv+BN fused (Ultralytics' fuse; backend torch_fused)", Ceiling(weights, x, params.device, fuse=True)),
+        "channels_last": ("eager PyTorch, fused, channels-last memory format", Ceiling(weights, x, params.device, fuse=True, channels_last=True)),
+    }
+    for backend, label in (("onnxruntime", "ONNX Runtime"), ("openvino", "OpenVINO")):
+        if dev.type != "cpu":
+            continue
+        if not installed(backend):
+            log(f"  ceiling {label}: not installed, skipped")
+            continue
+        ways[backend] = (f"{label}, the fused model exported with the feature layer as an output (backend {backend})",
+                         ExportedCeiling(weights, x, backend))
+    if chosen.backend != "torch" and chosen.backend != "torch_fused" and chosen.backend not in ways:
+        raise RuntimeError(f"--backend {chosen.backend}: its package is not installed")
+    seed = SeedWay(weights, params.imgsz, params.device, layer, params)
+    seed.seconds(timed[:2])  # warm-up: builds Ultralytics' predictor
+    t = {k: [] for k in ("ours", "chosen", "before", "opt_in", "ceiling", "seed", *ways)}
+    time_ours(weights, timed[:2], chosen)  # warm-up: makes (caches) the chosen backend's export
+    for r in range(rounds):
+        t["ours"].append(time_ours(weights, timed, params))
+        t["chosen"].append(time_ours(weights, timed, chosen))
+        if before is not None:
+            t["before"].append(time_ours(weights, timed, before))
+        if opt_in is not None:
+            t["opt_in"].append(time_ours(weights, timed, opt_in))
+        # eager unfused: the faster of the sweep's best batch and ours, within this round
+        t["ceiling"].append(min(ceiling.seconds(b) for b in {best_batch, ours_batch}))
+        t["seed"].append(seed.seconds(timed))
+        for k, (_, way) in ways.items():
+            t[k].append(way.seconds(best_batch))
+        log(f"  round {r + 1}/{rounds}: ours {half_n / t['ours'][-1]:.2f}, ours on {chosen.backend} {half_n / t['chosen'][-1]:.2f}, "
+            f"port {half_n / t['seed'][-1]:.2f}; ceilings: eager {half_n / t['ceiling'][-1]:.2f}, "
+            + ", ".join(f"{k} {half_n / t[k][-1]:.2f}" for k in ways) + " frames/s")
+    log("  closing the exported ceilings")
+    for _, way in ways.values():
+        if hasattr(way, "close"):
+            way.close()
+    log("  peak memory")
+    ceilings = ["ceiling", *ways]
+    t["best"] = [min(t[k][r] for k in ceilings) for r in range(rounds)]  # the best ceiling, round by round
+    best_of = {k: sum(1 for r in range(rounds) if t[k][r] == t["best"][r]) for k in ceilings}
+    best_name = max(best_of, key=best_of.get)
+
+    # ratios: the median over rounds of the ratio within a round (side by side, so slow changes in the
+    # machine's load cancel); frames/s: the best round of each
+    def paired(a, b):
+        return float(np.median(np.asarray(t[b]) / np.asarray(t[a]))) if t[a] and t[b] else np.nan
+
+    def fps(k):
+        return half_n / min(t[k]) if t[k] else np.nan
+
+    mem_n = peak_memory(weights, frames[:half_n], chosen, workdir)
+    mem_2n = peak_memory(weights, frames, chosen, workdir)
+    h, w = orig_hw
+    size = f"{w}x{h} -> {tuple(x.shape[2:])[1]}x{tuple(x.shape[2:])[0]}"
+    of_best = f"of best ceiling ({best_name})"
     rows = [
-        {"section": "extraction", "measure": f"ours: extract_video (forward batch {params.forward_batch(dev)}, {params.workers} decoding workers)",
-         "value": fps["ours"], "unit": "frames/s", "ratio": ratio["ceiling"], "ratio_of": "of ceiling",
-         "target": ">= 0.9"},
-        *([{"section": "extraction", "measure": f"ours before the fix: forward batch {before.forward_batch(dev)} on {dev.type}",
-            "value": fps["before"], "unit": "frames/s", "ratio": ratio["before"], "ratio_of": "ours / before",
+        {"section": "extraction", "measure": f"ours on the chosen path: extract_video, backend {chosen.backend} (forward batch "
+         f"{chosen.forward_batch(dev)}, {chosen.workers} decoding workers)",
+         "value": fps("chosen"), "unit": "frames/s", "ratio": paired("chosen", "best"), "ratio_of": of_best, "target": ">= 0.9"},
+        {"section": "extraction", "measure": f"ours, default backend {params.backend} (eager, unfused; bit-identical to before)",
+         "value": fps("ours"), "unit": "frames/s", "ratio": paired("ours", "best"), "ratio_of": of_best, "target": ""},
+        *([{"section": "extraction", "measure": f"ours before the batch fix: forward batch {before.forward_batch(dev)} on {dev.type}",
+            "value": fps("before"), "unit": "frames/s", "ratio": paired("ours", "before"), "ratio_of": "ours / before",
             "target": ""}] if before is not None else []),
-        {"section": "extraction", "measure": f"ceiling: bare forward, pre-letterboxed tensors, best of batch {sorted({best_batch, ours_batch})}",
-         "value": fps["ceiling"], "unit": "frames/s", "ratio": 1.0, "ratio_of": "of ceiling", "target": ""},
-        {"section": "extraction", "measure": f"the ROLO-PyTorch port's way: stretched {params.imgsz}x{params.imgsz}, predict per frame + 2nd backbone pass",
-         "value": fps["seed"], "unit": "frames/s", "ratio": ratio["seed"], "ratio_of": "ours / the port's way",
+        {"section": "extraction", "measure": f"the ROLO-PyTorch port's way: stretched {params.imgsz}x{params.imgsz}, predict per "
+         f"frame + 2nd backbone pass (ours on torch: {paired('ours', 'seed'):.2f}x)",
+         "value": fps("seed"), "unit": "frames/s", "ratio": paired("chosen", "seed"), "ratio_of": "ours (chosen) / the port's way",
          "target": ">= 1.5"},
-        *([{"section": "extraction", "measure": f"ours + extraction.channels_last (opt-in; outputs differ ~1e-5); x the port's way: {ratio['opt_in_seed']:.2f}",
-            "value": fps["opt_in"], "unit": "frames/s", "ratio": ratio["opt_in"], "ratio_of": "of ceiling",
+        *([{"section": "extraction", "measure": "ours + extraction.channels_last (opt-in, backend torch; outputs differ ~1e-5)",
+            "value": fps("opt_in"), "unit": "frames/s", "ratio": paired("opt_in", "best"), "ratio_of": of_best,
             "target": ""}] if opt_in is not None else []),
-        {"section": "extraction", "measure": f"what-if: ceiling with Conv+BN fused (not bit-identical; not applied)",
-         "value": fps["fused"], "unit": "frames/s", "ratio": ratio["fused"], "ratio_of": "of ceiling",
-         "target": ""},
-        {"section": "extraction", "measure": f"what-if: ceiling in channels-last memory format (not applied)",
-         "value": fps["channels_last"], "unit": "frames/s", "ratio": ratio["channels_last"],
-         "ratio_of": "of ceiling", "target": ""},
-        {"section": "extraction", "measure": f"peak RSS, {mem_n['frames']} frames (main process; decoding workers {mem_n['workers_peak_rss_mb']:.0f} MB)",
+        {"section": "extraction", "measure": f"ceiling: eager PyTorch, unfused (backend torch), bare forward on pre-letterboxed "
+         f"tensors, best of batch {sorted({best_batch, ours_batch})}",
+         "value": fps("ceiling"), "unit": "frames/s", "ratio": paired("ceiling", "best"), "ratio_of": of_best, "target": ""},
+        *[{"section": "extraction", "measure": f"ceiling: {label}, batch {best_batch}", "value": fps(k), "unit": "frames/s",
+           "ratio": paired(k, "best"), "ratio_of": of_best, "target": ""} for k, (label, _) in ways.items()],
+        {"section": "extraction", "measure": f"peak RSS, {mem_n['frames']} frames, backend {chosen.backend} (main process; "
+         f"decoding workers {mem_n['workers_peak_rss_mb']:.0f} MB)",
          "value": mem_n["peak_rss_mb"], "unit": "MB", "ratio": np.nan, "ratio_of": "", "target": ""},
         {"section": "extraction", "measure": f"peak RSS, {mem_2n['frames']} frames (main process; decoding workers {mem_2n['workers_peak_rss_mb']:.0f} MB)",
          "value": mem_2n["peak_rss_mb"], "unit": "MB", "ratio": mem_2n["peak_rss_mb"] / mem_n["peak_rss_mb"],
          "ratio_of": f"of {mem_n['frames']} frames'", "target": "~1"},
     ]
     details = {"frames_timed": half_n, "frame_size": size, "sweep_fps": {b: half_n / s for b, s in sweep.items()},
-               "best_batch": best_batch, "fps": fps, "paired_ratios": ratio,
-               "round_seconds": {"ours": t_ours, "before": t_before, "opt_in": t_opt, "ceiling": t_ceil, "seed": t_seed, "fused": t_fused,
-                                 "channels_last": t_chl}, "memory": [mem_n, mem_2n],
+               "best_batch": best_batch, "best_ceiling": best_name, "best_ceiling_rounds": best_of,
+               "fps": {k: fps(k) for k in t if k != "best"},
+               "paired_ratios": {"chosen_of_best": paired("chosen", "best"), "ours_of_best": paired("ours", "best"),
+                                 "chosen_of_seed": paired("chosen", "seed"), "ours_of_seed": paired("ours", "seed"),
+                                 **{f"{k}_of_best": paired(k, "best") for k in ceilings}},
+               "round_seconds": t, "memory": [mem_n, mem_2n], "chosen_backend": chosen.backend,
                "detector_forward_batch1_s": sweep.get(1, np.nan) / half_n if 1 in sweep else None}
     return rows, details
 

@@ -3,6 +3,7 @@ No timing is asserted: only that the table has its rows and columns and finite n
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -36,7 +37,11 @@ def test_benchmark_table_has_every_section_and_finite_values(bench_table):
     df, out = bench_table
     assert list(df.columns) == ["section", "measure", "value", "unit", "ratio", "ratio_of", "target"]
     counts = df["section"].value_counts().to_dict()
-    assert counts == {"extraction": 9, "tracking": 7, "training": 8, "pipeline": 2, "identity": 3}, counts
+    # extraction: ours on the chosen backend and on torch, before the fix, the port's way, channels-last opt-in,
+    # the ceilings (eager, fused, channels-last fused, + each exported backend installed), peak RSS twice
+    exported = sum(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "openvino"))
+    assert counts == {"extraction": 10 + exported, "anchor": 2, "tracking": 7, "training": 8, "pipeline": 2,
+                      "identity": 3}, counts
     assert np.isfinite(df["value"].astype(float)).all(), df
     assert (df["value"] > 0).all(), df
     # every row that states a target has its ratio
@@ -63,3 +68,19 @@ def test_closed_loop_stage_is_timed_against_the_detector(bench_table):
     df, _ = bench_table
     row = df[df.measure.str.startswith("closed-loop ROLO stage")]
     assert len(row) == 1 and row.iloc[0]["ratio_of"] == "of detector time" and row.iloc[0]["target"] == "<= 0.15"
+
+
+def test_extraction_ceilings_and_anchor_rows(bench_table):
+    """Ratios against the best ceiling; the anchor sets rolo track against Ultralytics' tracker on one backend
+    (--quick: the chosen one), with latency and memory in the row."""
+    df, _ = bench_table
+    ext = df[df.section == "extraction"]
+    ceilings = ext[ext.measure.str.startswith("ceiling")]
+    assert len(ceilings) >= 3 and ceilings.ratio_of.str.startswith("of best ceiling").all()
+    assert (ceilings.ratio.astype(float) <= 1.0 + 1e-9).all()  # no ceiling beats the best, round by round
+    chosen = ext[ext.measure.str.startswith("ours on the chosen path")]
+    assert len(chosen) == 1 and chosen.iloc[0]["target"] == ">= 0.9"
+    anchor = df[df.section == "anchor"]
+    ours = anchor[anchor.measure.str.startswith("rolo track")]
+    assert len(ours) == 1 and ours.iloc[0]["target"] == ">= 1.0" and "p95" in ours.iloc[0]["measure"]
+    assert anchor[anchor.measure.str.startswith("Ultralytics model.track")].measure.str.contains("peak RSS").all()

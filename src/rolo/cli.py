@@ -222,6 +222,12 @@ def add_track(subparsers) -> None:
     p.add_argument("--iou", type=float, default=defaults.iou, help=f"NMS IoU (extraction.iou; default {defaults.iou})")
     p.add_argument("--max-det", type=int, default=defaults.max_det,
                    help=f"detections kept per frame (extraction.max_det; default {defaults.max_det})")
+    from rolo.detection.backends import BACKENDS
+
+    p.add_argument("--backend", choices=BACKENDS,
+                   help="how the detector runs (extraction.backend, docs/backends.md); default: the one the "
+                   "checkpoint records (the pipeline's: config/config.yaml's fastest path, openvino; eager torch "
+                   "for the demo and for checkpoints that record none), which reproduces the pipeline's tracks")
     p.add_argument("--device", help="torch device (default: CUDA when present, else CPU)")
     p.add_argument("--threads", type=int,
                    help="torch CPU threads (default: torch's). The pipeline extracts on its job's threads (2 in the "
@@ -257,7 +263,7 @@ def run_track(args: argparse.Namespace) -> int:
         s = track_source(
             args.source, args.init, args.model, args.out, detector=args.detector, out_video=args.video,
             start=args.start, end=args.end, extraction=extraction, fps=args.fps, progress=not args.quiet,
-            out_format=args.format,
+            out_format=args.format, backend=args.backend,
         )
     except KeyboardInterrupt:  # a file source on Ctrl-C, or a second Ctrl-C on a live one: no outputs
         print("rolo track: interrupted; nothing written", file=sys.stderr)

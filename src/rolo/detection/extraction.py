@@ -92,22 +92,45 @@ class FeatureExtractor:
     def __init__(self, detector: str | Path, params: ExtractionParams):
         import torch
 
+        from rolo.detection.backends import EXPORTED, check_backend
+
         self.params = params
         self.detector = str(detector)
-        self.device = pick_device(params.device)
+        self.backend = check_backend(params.backend)
+        self.runner = None  # an exported backend (rolo.detection.backends), else None: eager PyTorch
+        if self.backend in EXPORTED:
+            from rolo.detection.backends import require
+
+            require(self.backend)  # a missing package: one line, before the model is loaded
+            self.device = torch.device("cpu")
+            if params.device and torch.device(params.device).type != "cpu":
+                raise RoloInputError(f"extraction.backend: {self.backend} runs on the CPU; on {params.device} use torch or torch_fused")
+        else:
+            self.device = pick_device(params.device)
         self.model = load_yolo(detector).model.to(self.device).eval()
         self.layer = feature_layer_index(self.model)
         self.stride = int(max(self.model.stride))
+        if self.backend != "torch":
+            self.model.fuse(verbose=False)  # Ultralytics' own Conv+BN folding (as its predict and exporter do)
         self.half = self.device.type == "cuda"
         if self.half:
             self.model.half()
         if params.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self._captured: list[torch.Tensor] = []
+        self._hook = None
+        self.neck = None  # the Detect head's inputs of the latest batch: ``neck.maps`` (rolo.detection.neck)
+        if self.backend in EXPORTED:
+            from rolo.detection.backends import ExportedNeck, ExportedRunner
+
+            levels = tuple(params.neck.levels) if params.neck is not None else ()
+            self.runner = ExportedRunner(self.backend, self.model, self.detector, self.layer, levels)
+            if params.neck is not None:
+                self.neck = ExportedNeck(self.model, params.neck)
+            return
         self._hook = self.model.model[self.layer].register_forward_hook(
             lambda m, i, o: self._captured.append(o.mean(dim=(2, 3)))
         )
-        self.neck = None  # the Detect head's inputs of the latest batch: ``neck.maps`` (rolo.detection.neck)
         if params.neck is not None:
             from rolo.detection.neck import NeckHook
 
@@ -116,8 +139,18 @@ class FeatureExtractor:
     def letterbox(self):
         return make_letterbox(self.params.imgsz, self.stride)
 
+    def prepare(self, first_frame: Path, batch: int) -> None:
+        """An exported backend: make (or read) its export and load it for ``first_frame``'s letterboxed size
+        and ``batch`` now, outside the timed loop (as eager PyTorch's model loading is)."""
+        if self.runner is not None:
+            x = letterbox_frame(read_image(first_frame), self.letterbox())
+            self.runner.prepare((batch, *x.shape))
+
     def close(self) -> None:
-        self._hook.remove()
+        if self._hook is not None:
+            self._hook.remove()
+        if self.runner is not None:
+            self.runner.close()
         if self.neck is not None:
             self.neck.remove()
 
@@ -139,9 +172,15 @@ class FeatureExtractor:
             x = (x.half() if self.half else x.float()) / 255.0
             if p.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            self._captured.clear()
-            preds = self.model(x)
-            feats = self._captured[0].float().cpu().numpy()
+            if self.runner is not None:  # an exported backend: the same three outputs of one pass
+                preds, pooled, neck = self.runner(x)
+                feats = pooled.float().numpy()
+                if self.neck is not None:
+                    self.neck.set(neck)
+            else:
+                self._captured.clear()
+                preds = self.model(x)
+                feats = self._captured[0].float().cpu().numpy()
             # no time limit: Ultralytics' default (2 s + 0.05 s a frame) silently drops the detections of a
             # batch's later frames when the machine is busy, so outputs would depend on the load
             out = non_max_suppression(preds, p.conf, p.iou, agnostic=p.agnostic, max_det=p.max_det,
@@ -171,6 +210,7 @@ class FeatureExtractor:
             "agnostic": p.agnostic,
             "class_names": {int(k): str(v) for k, v in self.model.names.items()},
             "device": str(self.device),
+            "backend": self.backend,
         }
 
 
@@ -223,6 +263,8 @@ def extract_video(
             pin_memory=ex.device.type == "cuda",
             persistent_workers=False,
         )
+        if n:
+            ex.prepare(frames[0], params.forward_batch(ex.device))
         t0 = time.perf_counter()
         report = Progress("extract", n, t0)
         for x, shapes in loader:
@@ -285,8 +327,12 @@ def extract_features_job(
     save_json(out_meta, meta)
 
 
-DETECTOR_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz")
-"""Extraction settings a trained ROLO model depends on; recorded in its checkpoint."""
+DETECTOR_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz", "backend")
+"""Extraction settings a trained ROLO model depends on; recorded in its checkpoint. ``backend`` (how the
+detector ran, :mod:`rolo.detection.backends`) is recorded, not checked: a different backend moves the
+features in the last bits only, and ``rolo track`` runs the recorded one unless told otherwise."""
+
+CHECKED_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz")
 
 
 def load_extracted(features_path, detections_path, meta_path) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -297,6 +343,7 @@ def load_extracted(features_path, detections_path, meta_path) -> tuple[np.ndarra
     dets = np.load(detections_path)
     with open(meta_path) as f:
         meta = json.load(f)
+    meta.setdefault("backend", "torch")  # extraction outputs made before extraction.backend: eager PyTorch
     if not (len(feats) == len(dets) == meta["frames"]):
         raise RoloInputError(
             f"{features_path}: {len(feats)} feature rows, {len(dets)} detection rows, meta says {meta['frames']} frames"
@@ -305,8 +352,8 @@ def load_extracted(features_path, detections_path, meta_path) -> tuple[np.ndarra
 
 
 def check_same_detector(expected: dict, meta: dict, source: str) -> None:
-    """Raise naming the first extraction setting in :data:`DETECTOR_KEYS` that differs."""
-    for key in DETECTOR_KEYS:
+    """Raise naming the first extraction setting in :data:`CHECKED_KEYS` that differs."""
+    for key in CHECKED_KEYS:
         if expected.get(key) != meta.get(key):
             raise RoloInputError(
                 f"{source}: detector setting '{key}' is {meta.get(key)!r}, but the model was trained with {expected.get(key)!r}"

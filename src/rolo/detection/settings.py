@@ -28,6 +28,10 @@ class ExtractionParams:
     # channels-last memory format for the detector: 1.2x faster on a 2-core CPU (BENCHMARKS.md), but other
     # convolution kernels run, so outputs differ from the default layout in the last float bits: opt-in
     channels_last: bool = False
+    # how the detector runs (rolo.detection.backends): torch (eager, unfused; the default, bit-identical to
+    # extraction before backends existed), torch_fused, onnxruntime, openvino. A fixed setting, never chosen
+    # at run time; the paths other than torch change outputs in the last float bits (docs/backends.md)
+    backend: str = "torch"
     # the Detect head's input maps kept per frame (rolo.detection.neck), captured in the same forward
     # pass: None (default) keeps none; the closed-loop ROLO reads them
     neck: "NeckSpec | None" = None
@@ -48,6 +52,9 @@ class ExtractionParams:
         if isinstance(settings.get("neck"), dict):
             neck = settings["neck"]
             settings["neck"] = NeckSpec(tuple(neck.get("levels", NeckSpec.levels)), int(neck.get("channel_group", 1)))
+        from rolo.detection.backends import check_backend
+
+        check_backend(settings.get("backend", cls.backend))
         return cls(**settings)
 
     def forward_batch(self, device) -> int:
@@ -55,3 +62,26 @@ class ExtractionParams:
         if device.type == "cuda" or self.cpu_batch is None:
             return self.batch
         return self.cpu_batch
+
+
+def given_backend(merged: str | None, configfiles=(), overwrite_config: dict | None = None) -> str:
+    """``extraction.backend`` as the workflow runs it: ``config/config.yaml`` picks the fastest path for
+    its own runs, but a ``--configfile`` (``config/demo.yaml``, the tests' config) that does not set
+    ``extraction.backend`` runs the default eager PyTorch instead of inheriting it through Snakemake's
+    merge (the demo's outputs do not move). The last ``--configfile`` that sets it, then ``--config``,
+    win; with no ``--configfile``, ``merged`` (config/config.yaml's)."""
+    chosen = merged or ExtractionParams.backend
+    if configfiles:
+        import yaml
+
+        chosen = ExtractionParams.backend
+        for path in configfiles:
+            with open(path) as f:
+                loaded = yaml.safe_load(f)
+            section = loaded.get("extraction") if isinstance(loaded, dict) else None
+            if isinstance(section, dict) and "backend" in section:
+                chosen = section["backend"]
+    section = (overwrite_config or {}).get("extraction")
+    if isinstance(section, dict) and "backend" in section:
+        chosen = section["backend"]
+    return chosen

@@ -234,6 +234,7 @@ def track_source(
     fps: float | None = None,
     progress: bool = True,
     out_format: str = "csv",
+    backend: str | None = None,
 ) -> TrackSummary:
     """Track from frame ``start`` (1-based) to ``end`` (inclusive; default: the source's last frame),
     starting from ``init`` (OTB ``x, y, w, h``, 1-based, or its ``"x,y,w,h"`` text). ``source``: a video
@@ -245,7 +246,9 @@ def track_source(
     the frame counter), both atomically. ``extraction``: the pipeline's extraction settings
     (:class:`~rolo.detection.extraction.ExtractionParams`; its ``imgsz`` is replaced by the one the
     checkpoint records and frames are decoded in a thread, not in worker processes); the detector
-    defaults to the one the checkpoint records."""
+    defaults to the one the checkpoint records. ``backend`` (``extraction.backend``, how the detector
+    runs: :mod:`rolo.detection.backends`) defaults to the one the checkpoint records (the pipeline's, so
+    its tracks are reproduced), else ``extraction``'s."""
     from rolo.tracking.association import AssociationParams
     from rolo.detection.extraction import ExtractionParams, check_same_detector
     from rolo.tracking.trackers import iter_track, make_tracker
@@ -271,6 +274,15 @@ def track_source(
     if not isinstance(imgsz, int):
         raise RoloInputError(f"{model_path}: the checkpoint records no detector image size (imgsz)")
     params = dataclasses.replace(extraction or ExtractionParams(), imgsz=imgsz, workers=0)
+    recorded_backend = recorded.get("backend")  # absent in checkpoints made before extraction.backend
+    if backend is None:
+        backend = recorded_backend or params.backend
+    from rolo.detection.backends import check_backend
+
+    try:
+        params = dataclasses.replace(params, backend=check_backend(backend))
+    except RoloInputError as e:
+        raise RoloInputError(f"--backend: {e}") from None
     if ckpt.get("neck"):  # the closed-loop ROLO reads the neck maps the model was trained on, computed online
         from rolo.detection.neck import NeckMeta
 
@@ -304,6 +316,9 @@ def track_source(
         check_same_detector({**recorded, "detector": meta["detector"]}, meta, str(detector))
         if progress and replaced:
             print(f"note: detector {detector} replaces the checkpoint's {recorded.get('detector')}", file=sys.stderr)
+        if progress and recorded_backend and recorded_backend != params.backend:
+            print(f"note: backend {params.backend} replaces the checkpoint's {recorded_backend} (features differ in the "
+                  "last float bits from the pipeline's)", file=sys.stderr)
         assoc_params = AssociationParams(**ckpt["association"])
         try:
             tracker = make_tracker(rolo_tracker_name(ckpt, model_path), assoc_params, src.size, model)
