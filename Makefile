@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# PyTorch first, pinned: an unpinned torch would pull a newer multi-GB CUDA build
 	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/python -m pip install --quiet -e '.[workflow,test]'
+	$(BIN)/python -m pip install --quiet -e '.[workflow,test,bench]'
 	$(MAKE) opencv
 	touch $(STAMP)
 

@@ -1,13 +1,4 @@
 # One job per video: one forward pass per frame batch gives detections and backbone features.
-from rolo.detection.settings import given_backend
-
-# extraction.backend: config/config.yaml's choice is not inherited by a --configfile that does not set
-# it (config/demo.yaml stays on eager PyTorch); set here, before track_demo reads config["extraction"]
-config["extraction"]["backend"] = given_backend(
-    config["extraction"].get("backend"),
-    workflow.overwrite_configfiles,
-    dict(workflow.config_settings.config),
-)
 
 
 rule extract_features:

@@ -63,25 +63,3 @@ class ExtractionParams:
             return self.batch
         return self.cpu_batch
 
-
-def given_backend(merged: str | None, configfiles=(), overwrite_config: dict | None = None) -> str:
-    """``extraction.backend`` as the workflow runs it: ``config/config.yaml`` picks the fastest path for
-    its own runs, but a ``--configfile`` (``config/demo.yaml``, the tests' config) that does not set
-    ``extraction.backend`` runs the default eager PyTorch instead of inheriting it through Snakemake's
-    merge (the demo's outputs do not move). The last ``--configfile`` that sets it, then ``--config``,
-    win; with no ``--configfile``, ``merged`` (config/config.yaml's)."""
-    chosen = merged or ExtractionParams.backend
-    if configfiles:
-        import yaml
-
-        chosen = ExtractionParams.backend
-        for path in configfiles:
-            with open(path) as f:
-                loaded = yaml.safe_load(f)
-            section = loaded.get("extraction") if isinstance(loaded, dict) else None
-            if isinstance(section, dict) and "backend" in section:
-                chosen = section["backend"]
-    section = (overwrite_config or {}).get("extraction")
-    if isinstance(section, dict) and "backend" in section:
-        chosen = section["backend"]
-    return chosen
