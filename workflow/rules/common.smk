@@ -143,7 +143,9 @@ def _check_config():
                 raise WorkflowError(
                     f"experiments.{name}: videos both in train and test: {both}"
                 )
-    bad = [e for e in FINETUNE_COMPARE if e not in EXPERIMENTS or e + "_ft" not in TWINS]
+    bad = [
+        e for e in FINETUNE_COMPARE if e not in EXPERIMENTS or f"{e}_ft" not in TWINS
+    ]
     if bad:
         raise WorkflowError(
             f"detector.finetune.compare: {bad} are not experiments that use the default detector "
@@ -229,7 +231,8 @@ def sequence_files(video):
 
 def features_dir(video, detector=None):
     """Where a video's extraction outputs go: per (detector, video); ``detector`` None is the
-    workflow's detector, else the experiment whose labelled training frames fine-tuned it."""
+    workflow's detector, else the experiment whose labelled training frames fine-tuned it.
+    """
     if detector is None:
         return FEATURES.format(video=video)
     return FT_FEATURES.format(detector=detector, video=video)
@@ -332,7 +335,8 @@ def extraction_detector(wildcards):
 
 def finetune_inputs(wildcards):
     """A fine-tuning job: the base detector, the experiment's splits (which frames are labelled
-    training frames) and its training videos' sequences. Nothing else: no scored frame's label."""
+    training frames) and its training videos' sequences. Nothing else: no scored frame's label.
+    """
     exp = EXPERIMENTS[wildcards.detector]
     return (
         {"splits": splits_json(wildcards.detector)}
@@ -369,7 +373,9 @@ def train_inputs(wildcards):
     neck = kind_reads_neck(model_kind(wildcards))
     det = exp_detector(wildcards.exp)
     files = {
-        v: feature_files(v, det) | (neck_files(v, det) if neck else {}) | sequence_files(v)
+        v: feature_files(v, det)
+        | (neck_files(v, det) if neck else {})
+        | sequence_files(v)
         for v in videos
     }
     return {"splits": splits_json(wildcards.exp)} | keyed(files)

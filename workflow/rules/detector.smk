@@ -77,7 +77,9 @@ rule train_detector_ft:
         runtime=120,
     params:
         # the start point: the workflow's detector (detector.model, or the one detector.train trains)
-        model=lambda wc, input: input.detector[0] if input.detector else detector_weights(),
+        model=lambda wc, input: (
+            input.detector[0] if input.detector else detector_weights()
+        ),
         scale=None if DETECTOR_TRAIN else config["detector"].get("scale"),
         train={**FINETUNE, "imgsz": config["detector"]["imgsz"]},
         work_dir=lambda wc: f"{DETECTORS.format(detector=wc.detector)}/work",
