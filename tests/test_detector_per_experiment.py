@@ -237,3 +237,56 @@ def test_demo_config_plans_the_finetune_target_outside_the_default_run(tmp_path)
     jobs = planned_jobs(proc)
     assert jobs["train_detector_ft"] == 1 and jobs["finetune_comparison"] == 1
     assert "results/finetune/exp2.md" in proc.stdout
+
+
+# --- config/otb100.yaml (issue 16, item 2) --------------------------------------------------------
+
+
+def otb100_exp1_rule():
+    """exp1's disjoint split on OTB-100, by the rule of docs/otb100.md."""
+    from rolo.data.otb import ATTRIBUTES, load_catalog
+
+    units = {}
+    for e in load_catalog().values():
+        units.setdefault(e.folder, []).append(e)
+
+    def key(folder):
+        tags = {a for e in units[folder] for a in e.attributes}
+        return min((ATTRIBUTES.index(a) for a in tags), default=len(ATTRIBUTES)), folder.lower()
+
+    order = sorted(units, key=key)
+    test = [e.name for i, f in enumerate(order) if i % 4 == 1 for e in units[f]]
+    train = [e.name for i, f in enumerate(order) if i % 4 != 1 for e in units[f]]
+    return train, test
+
+
+def test_otb100_config_is_the_documented_split_of_all_100_sequences():
+    import yaml
+
+    from rolo.data.otb import find_entry, load_catalog
+
+    config = yaml.safe_load((REPO / "config/otb100.yaml").read_text())
+    exps = config["experiments"]
+    check_experiments(exps)
+    catalog = list(load_catalog())
+    train, test = otb100_exp1_rule()
+    assert exps["exp1"]["train"] == train and exps["exp1"]["test"] == test
+    assert sorted(train + test) == sorted(catalog) and len(test) == 25
+    # a two-target folder (Jogging, Skating2) lies wholly on one side
+    folders = lambda names: {find_entry(n).folder for n in names}
+    assert not folders(train) & folders(test)
+    for name in ("exp2", "exp3"):
+        assert exps[name]["videos"] == catalog
+    assert {e["detector"] for e in exps.values()} == {"finetuned"}
+    assert {e["split"] for e in exps.values()} == set(SPLITS)
+
+
+def test_otb100_config_passes_the_schema():
+    import yaml
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    extra = yaml.safe_load((REPO / "config/otb100.yaml").read_text())
+    config["detector"].update(extra["detector"])
+    config["experiments"] = extra["experiments"]
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
