@@ -214,6 +214,9 @@ def test_finetuned_experiment_extracts_with_its_own_detector(tmp_path):
     # ... while the other experiments keep the workflow's detector
     jobs = planned_jobs(dry(tmp_path, config, "results/exp1/aos.csv"))
     assert "train_detector_ft" not in jobs and jobs["extract_features"] == 5
+    # `rolo track` on one of its videos runs the same detector as its extraction
+    proc = dry(tmp_path, config, "results/exp2/demo/A.mp4")
+    assert "results/detectors/exp2/weights.pt" in job_inputs(proc, "track_demo_video")["exp=exp2, video=A"]
 
 
 @pytest.mark.parametrize(

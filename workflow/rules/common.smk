@@ -333,6 +333,12 @@ def extraction_detector(wildcards):
     return detector_input()
 
 
+def experiment_detector_input(exp):
+    """The detector file experiment ``exp`` extracts with (its fine-tuned one, or the workflow's)."""
+    det = exp_detector(exp)
+    return [finetuned_weights(det)] if det else detector_input()
+
+
 def finetune_inputs(wildcards):
     """A fine-tuning job: the base detector, the experiment's splits (which frames are labelled
     training frames) and its training videos' sequences. Nothing else: no scored frame's label.
