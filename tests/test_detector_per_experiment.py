@@ -293,3 +293,26 @@ def test_otb100_config_passes_the_schema():
     config["detector"].update(extra["detector"])
     config["experiments"] = extra["experiments"]
     validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+
+
+def test_finetune_comparison_table(tmp_path):
+    import pandas as pd
+
+    from rolo.detection.detector import finetune_comparison_job
+
+    def write(name, auc, recall):
+        pd.DataFrame({"tracker": ["yolo", "csrt"], "success_auc": auc, "precision_20": [0.5, 0.6]}).to_csv(
+            tmp_path / f"{name}_summary.csv", index=False
+        )
+        pd.DataFrame({
+            "sequence": ["A", "ALL", "A", "ALL"], "conf": [0.25, 0.25, 0.5, 0.5],
+            "precision": [0.9] * 4, "recall": recall,
+        }).to_csv(tmp_path / f"{name}_detector.csv", index=False)
+        return {"summary": tmp_path / f"{name}_summary.csv", "detector": tmp_path / f"{name}_detector.csv"}
+
+    base, tuned = write("b", [0.4, 0.6], [0.5, 0.5, 0.4, 0.4]), write("t", [0.7, 0.6], [0.9, 0.9, 0.8, 0.8])
+    finetune_comparison_job("exp2", base, tuned, tmp_path / "c.csv", tmp_path / "c.md")
+    table = pd.read_csv(tmp_path / "c.csv").set_index("tracker")
+    assert table.loc["yolo", "auc_change"] == pytest.approx(0.3) and table.loc["csrt", "auc_change"] == 0
+    text = (tmp_path / "c.md").read_text()
+    assert text.startswith("# exp2") and "recall_change" in text and "0.400" in text
