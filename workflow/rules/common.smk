@@ -4,6 +4,7 @@
 # name their inputs with the functions below (dicts, through `unpack`), and the scripts build their
 # per-video maps from `snakemake.input` (keys "<kind>:<video>", see rolo.utils.runtime.grouped);
 # `params` carry values only.
+import re
 import sys
 from pathlib import Path
 
@@ -13,7 +14,15 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, str(Path(workflow.main_snakefile).resolve().parent / "src"))
 
 from rolo.errors import RoloInputError
-from rolo.data.splits import SPLITS, experiment_videos, test_videos, train_videos
+from rolo.data.splits import (
+    SPLITS,
+    experiment_detector,
+    experiment_settings,
+    experiment_videos,
+    finetuned_twins,
+    test_videos,
+    train_videos,
+)
 from rolo.data.otb import find_entry, find_folder
 from rolo.evaluation.scoring import result_file, timing_file
 from rolo.evaluation.tables import PAPER_FILES, parse_setting
@@ -26,11 +35,38 @@ REPO_DIR = Path(workflow.main_snakefile).resolve().parent
 
 DATA = config["dataset"]["root"]
 SYNTHETIC = config["dataset"].get("synthetic")
-EXPERIMENTS = config["experiments"]
+
+
+class Experiments(dict):
+    """The configured experiments (what iterating and ``in`` see: the default target, the checks)
+    that also answer, by name, each default-detector experiment's twin ``<name>_ft`` with its own
+    fine-tuned detector (rolo.data.splits.finetuned_twins; the ``finetune`` target)."""
+
+    def __missing__(self, name):
+        return experiment_settings(dict(self), name)
+
+
+EXPERIMENTS = Experiments(config["experiments"])
+TWINS = finetuned_twins(EXPERIMENTS)
 TRACKERS = config["trackers"]
 EXTERNAL = config.get("external") or {}
 """Other trackers' results scored beside ours: ``{name: folder}`` or ``{name: {experiment: folder}}``."""
 DETECTOR_TRAIN = config["detector"].get("train")
+FINETUNE = {
+    "epochs": 10,
+    "batch": 16,
+    "every": 1,
+    "seed": 0,
+    "workers": 2,
+    "ultralytics": {},
+} | (config["detector"].get("finetune") or {})
+"""Settings of the per-experiment detectors (detector.finetune; its defaults are set here, as the
+section may be absent)."""
+FINETUNE_COMPARE = FINETUNE.pop(
+    "compare", [n for n in EXPERIMENTS if f"{n}_ft" in TWINS]
+)
+"""The experiments the ``finetune`` target compares with their twins (default: every experiment
+that uses the workflow's detector)."""
 # Real OTB-2015 (dataset.otb): names resolve through the catalog (rolo.data.otb); each sequence is
 # prepared for the scoring protocol as a plain OTB-layout folder under SEQUENCES (download.smk).
 # dataset.synthetic takes precedence: Snakemake merges --configfile config/demo.yaml over
@@ -45,6 +81,11 @@ SEQUENCES = f"resources/otb_sequences/{OTB_PROTOCOL}" if OTB else DATA
 EXP = "results/{exp}"
 SPLITS_JSON = f"{EXP}/splits.json"
 FEATURES = "results/features/{video}"
+"""Extraction outputs of the workflow's detector."""
+DETECTORS = "results/detectors/{detector}"
+"""A detector fine-tuned on the labelled training frames of experiment {detector}, and its outputs."""
+FT_FEATURES = f"{DETECTORS}/features/{{video}}"
+FINETUNE_TABLES = "results/finetune/{exp}"
 TRACKS = f"{EXP}/tracks/{{tracker}}"
 MODELS = f"{EXP}/models"
 FIG = f"{EXP}/figures"
@@ -55,7 +96,9 @@ DETECTOR_WEIGHTS = "results/detector/weights.pt"
 
 
 def splits_json(exp):
-    return SPLITS_JSON.format(exp=exp)
+    """An experiment's splits; a twin ``<name>_ft`` shares its base's (same split, same videos)."""
+    base = exp.removesuffix("_ft") if exp in TWINS else exp
+    return SPLITS_JSON.format(exp=base)
 
 
 def track_dir(exp, tracker):
@@ -100,6 +143,14 @@ def _check_config():
                 raise WorkflowError(
                     f"experiments.{name}: videos both in train and test: {both}"
                 )
+    bad = [
+        e for e in FINETUNE_COMPARE if e not in EXPERIMENTS or f"{e}_ft" not in TWINS
+    ]
+    if bad:
+        raise WorkflowError(
+            f"detector.finetune.compare: {bad} are not experiments that use the default detector "
+            f"(those that do: {sorted(t.removesuffix('_ft') for t in TWINS)})"
+        )
     if DETECTOR_TRAIN:
         det = set(DETECTOR_TRAIN["sequences"]) | set(DETECTOR_TRAIN["val"])
         leaked = sorted(det & set(scored_video_set()))
@@ -142,7 +193,8 @@ _check_config()
 
 wildcard_constraints:
     video=r"[A-Za-z0-9_.-]+",
-    exp="|".join(EXPERIMENTS),
+    exp="|".join(map(re.escape, [*EXPERIMENTS, *TWINS])),
+    detector="|".join(map(re.escape, EXPERIMENTS)),
     tracker="|".join(TRACKERS),
     kind="coordinate|heatmap|closed_loop",
     steps=r"[1-9][0-9]*",
@@ -177,8 +229,17 @@ def sequence_files(video):
     return {"gt": f"{DATA}/{video}/groundtruth_rect.txt", "img": f"{DATA}/{video}/img"}
 
 
-def feature_files(video):
-    d = FEATURES.format(video=video)
+def features_dir(video, detector=None):
+    """Where a video's extraction outputs go: per (detector, video); ``detector`` None is the
+    workflow's detector, else the experiment whose labelled training frames fine-tuned it.
+    """
+    if detector is None:
+        return FEATURES.format(video=video)
+    return FT_FEATURES.format(detector=detector, video=video)
+
+
+def feature_files(video, detector=None):
+    d = features_dir(video, detector)
     return {
         "features": f"{d}/features.npy",
         "detections": f"{d}/detections.npy",
@@ -191,11 +252,11 @@ NECK = config["extraction"].get("neck")
 NECK_LEVELS = ("p3", "p4", "p5")
 
 
-def neck_files(video):
+def neck_files(video, detector=None):
     """The stored neck maps of a video (extraction.neck): one array per level and neck.json."""
     if not NECK:
         return {}
-    d = FEATURES.format(video=video)
+    d = features_dir(video, detector)
     levels = NECK.get("levels", [1, 2])
     return {"neck_meta": f"{d}/neck.json"} | {
         f"neck_{NECK_LEVELS[l]}": f"{d}/neck_{NECK_LEVELS[l]}.npy" for l in levels
@@ -255,6 +316,41 @@ def detector_input():
     return [w] if w.endswith(".pt") else []
 
 
+def exp_detector(exp):
+    """The detector experiment ``exp`` (configured or twin) extracts with (None: the workflow's)."""
+    return experiment_detector(EXPERIMENTS, exp)
+
+
+def finetuned_weights(detector):
+    return f"{DETECTORS.format(detector=detector)}/weights.pt"
+
+
+def extraction_detector(wildcards):
+    """The detector file an extraction job reads: the fine-tuned one of ``{detector}``, or the
+    workflow's (none when detector.model is a yaml used untrained)."""
+    if "detector" in wildcards.keys():
+        return [finetuned_weights(wildcards.detector)]
+    return detector_input()
+
+
+def experiment_detector_input(exp):
+    """The detector file experiment ``exp`` extracts with (its fine-tuned one, or the workflow's)."""
+    det = exp_detector(exp)
+    return [finetuned_weights(det)] if det else detector_input()
+
+
+def finetune_inputs(wildcards):
+    """A fine-tuning job: the base detector, the experiment's splits (which frames are labelled
+    training frames) and its training videos' sequences. Nothing else: no scored frame's label.
+    """
+    exp = EXPERIMENTS[wildcards.detector]
+    return (
+        {"splits": splits_json(wildcards.detector)}
+        | {"detector": detector_input()}
+        | sequences_of(train_videos(exp))
+    )
+
+
 # --- experiments: splits, training, tracking ---------------------------------------------------
 
 
@@ -281,8 +377,11 @@ def train_inputs(wildcards):
     model kinds that read them) and sequence."""
     videos = train_videos(EXPERIMENTS[wildcards.exp])
     neck = kind_reads_neck(model_kind(wildcards))
+    det = exp_detector(wildcards.exp)
     files = {
-        v: feature_files(v) | (neck_files(v) if neck else {}) | sequence_files(v)
+        v: feature_files(v, det)
+        | (neck_files(v, det) if neck else {})
+        | sequence_files(v)
         for v in videos
     }
     return {"splits": splits_json(wildcards.exp)} | keyed(files)
@@ -330,13 +429,14 @@ def rolo_loss(exp, kind="coordinate", steps=None):
 def tracker_video_files(exp, tracker):
     """``{video: {kind: path}}`` of what ``tracker`` reads per test video (its registry inputs)."""
     needs = registry.spec(tracker).inputs
+    det = exp_detector(exp)
     out = {}
     for v in test_videos(EXPERIMENTS[exp]):
         files = {}
         if "features" in needs:
-            files |= feature_files(v)
+            files |= feature_files(v, det)
         if "neck" in needs:
-            files |= neck_files(v)
+            files |= neck_files(v, det)
         if "images" in needs:
             files["images"] = sequence_files(v)["img"]
         out[v] = files
@@ -369,7 +469,13 @@ def association_settings(tracker):
 
 
 def track_dirs(exp, trackers=None):
-    return {t: track_dir(exp, t) for t in (TRACKERS if trackers is None else trackers)}
+    """``{tracker: track dir}``; a twin ``<name>_ft`` reads its base's tracks of the trackers that
+    do not read the detector (identical: same splits, same frames)."""
+    base = exp.removesuffix("_ft") if exp in TWINS else exp
+    return {
+        t: track_dir(exp if registry.spec(t).uses_detector else base, t)
+        for t in (TRACKERS if trackers is None else trackers)
+    }
 
 
 # --- evaluation and figures -----------------------------------------------------------------------
@@ -384,7 +490,9 @@ def scoring_inputs(exp, tracks, detections=True):
     if detections:
         for v in videos:
             files[v] = files[v] | {
-                k: p for k, p in feature_files(v).items() if k != "features"
+                k: p
+                for k, p in feature_files(v, exp_detector(exp)).items()
+                if k != "features"
             }
     return (
         {"splits": splits_json(exp)}
@@ -651,6 +759,15 @@ def seed_track_inputs(wildcards):
         wildcards.tracker,
         f"{VAR}/models/{wildcards.tracker}.pt".format(**wildcards),
     )
+
+
+def finetune_targets():
+    """The ``finetune`` target: per compared experiment, its twin's tables and the comparison."""
+    return [
+        f"{FINETUNE_TABLES.format(exp=e)}.{ext}"
+        for e in FINETUNE_COMPARE
+        for ext in ("csv", "md")
+    ]
 
 
 def all_targets():

@@ -10,7 +10,7 @@ rule track_demo_video:
         splits=SPLITS_JSON,
         img=lambda wc: sequence_files(wc.video)["img"],
         model=lambda wc: rolo_model(wc.exp, registry.spec("rolo").model_kind),
-        detector=lambda wc: detector_input(),
+        detector=lambda wc: experiment_detector_input(wc.exp),
     output:
         csv=f"{EXP}/demo/{{video}}.csv",
         mp4=f"{EXP}/demo/{{video}}.mp4",

@@ -4,7 +4,7 @@
 rule extract_features:
     input:
         img=lambda wc: sequence_files(wc.video)["img"],
-        detector=lambda wc: detector_input(),
+        detector=extraction_detector,
     output:
         # the neck maps, when extraction.neck is set (one array per level and neck.json)
         **neck_files("{video}"),
@@ -28,9 +28,27 @@ rule extract_features:
         detector=lambda wc, input: (
             input.detector[0] if input.detector else detector_weights()
         ),
-        scale=None if DETECTOR_TRAIN else config["detector"].get("scale"),
+        # a trained or fine-tuned detector is a weights file, which carries its scale
+        scale=lambda wc: (
+            None
+            if DETECTOR_TRAIN or "detector" in wc.keys()
+            else config["detector"].get("scale")
+        ),
         extraction={**config["extraction"], "imgsz": config["detector"]["imgsz"]},
         code=code_hash("detection.extraction"),
         frames=lambda wc: frames_identity(wc.video),
     script:
         "../scripts/extract_features.py"
+
+
+# The same per (fine-tuned detector, video): experiments sharing a detector share its extraction.
+use rule extract_features as extract_features_ft with:
+    output:
+        **neck_files("{video}", "{detector}"),
+        features=f"{FT_FEATURES}/features.npy",
+        detections=f"{FT_FEATURES}/detections.npy",
+        meta=f"{FT_FEATURES}/meta.json",
+    log:
+        "logs/extract_features_ft/{detector}/{video}.log",
+    benchmark:
+        "results/benchmarks/extract_features_ft/{detector}/{video}.tsv"

@@ -20,6 +20,13 @@ Split kinds, an experiment's ``split`` (all frame indices 0-based, ranges half-o
 ``sparse_labels``  (exp3) every frame is a training input but only every ``label_every``-th frame's
                    label is used (frames 0, k, 2k, ...); tracking runs from frame 0 and only the
                    unlabelled frames are scored. Transductive: the model has seen the test frames.
+
+An experiment's ``detector`` (any split kind) is ``default``, the workflow's detector, or
+``finetuned``: the workflow's detector fine-tuned on this experiment's labelled training frames only
+(:func:`detector_training_frames`, the frames of ``train_labels``), never on a scored frame's label.
+Every experiment that uses the default detector has a *twin* ``<name>_ft``: the same experiment
+with its own fine-tuned detector (:func:`finetuned_twins`), planned only when asked for (the
+workflow's ``finetune`` target), never part of the default run.
 """
 
 from __future__ import annotations
@@ -40,6 +47,11 @@ SPLIT_NOTES = {
 }
 """What each split kind means for the scores (written above every experiment's tables)."""
 
+
+DETECTORS = ("default", "finetuned")
+"""An experiment's ``detector``: the workflow's own, or one fine-tuned on the experiment's labelled training frames."""
+TWIN_SUFFIX = "_ft"
+"""``<name>_ft``: experiment ``<name>`` with its own fine-tuned detector (:func:`finetuned_twins`)."""
 
 SPLIT_KEYS = {
     "disjoint": {"required": ("train", "test"), "optional": ()},
@@ -68,7 +80,7 @@ def check_experiments(experiments: dict) -> None:
         if kind not in SPLITS:
             raise ValueError(f"{where}.split: {kind!r} is not a split kind; allowed: {', '.join(SPLITS)}")
         keys = SPLIT_KEYS[kind]
-        allowed = ("split", *keys["required"], *keys["optional"])
+        allowed = ("split", *keys["required"], *keys["optional"], "detector")
         for key in exp:
             if key not in allowed:
                 raise ValueError(f"{where}.{key}: not a setting of split {kind}; allowed: {', '.join(allowed)}")
@@ -77,6 +89,14 @@ def check_experiments(experiments: dict) -> None:
                 raise ValueError(f"{where}.{key}: required by split {kind}")
         if "label_every" in exp and not (isinstance(exp["label_every"], int) and exp["label_every"] >= 2):
             raise ValueError(f"{where}.label_every: {exp['label_every']!r}; allowed: an integer >= 2")
+        if "detector" in exp and exp["detector"] not in DETECTORS:
+            raise ValueError(f"{where}.detector: {exp['detector']!r}; allowed: {', '.join(DETECTORS)}")
+        base = name.removesuffix(TWIN_SUFFIX) if isinstance(name, str) else None
+        if base != name and isinstance(experiments.get(base), dict) and experiments[base].get("detector", "default") == "default":
+            raise ValueError(
+                f"{where}: is the name of experiments.{base}'s twin with a fine-tuned detector "
+                f"(results/{name}/, the finetune target); rename this experiment"
+            )
         if "train_fraction" in exp:
             f = exp["train_fraction"]
             if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
@@ -207,6 +227,43 @@ def experiment_videos(exp: dict) -> dict[str, str]:
         roles.update({v: "test" for v in exp["test"]})
         return roles
     return {v: "both" for v in exp["videos"]}
+
+
+def finetuned_twins(experiments: dict) -> dict[str, dict]:
+    """``{<name>_ft: settings}``: every experiment that uses the default detector, with its own
+    fine-tuned detector instead (same split, same videos)."""
+    return {
+        f"{name}{TWIN_SUFFIX}": {**exp, "detector": "finetuned"}
+        for name, exp in experiments.items()
+        if exp.get("detector", "default") == "default"
+    }
+
+
+def experiment_settings(experiments: dict, name: str) -> dict:
+    """The settings of experiment ``name``: a configured one or a twin (:func:`finetuned_twins`)."""
+    if name in experiments:
+        return experiments[name]
+    twins = finetuned_twins(experiments)
+    if name in twins:
+        return twins[name]
+    raise KeyError(name)
+
+
+def experiment_detector(experiments: dict, name: str) -> str | None:
+    """The detector experiment ``name`` extracts with: None for the workflow's detector, else the name
+    of the experiment whose labelled training frames fine-tune it (``name`` itself, or for a twin
+    ``<base>_ft`` its ``<base>``: a twin and its base share splits, hence the detector)."""
+    if experiment_settings(experiments, name).get("detector", "default") == "default":
+        return None
+    return name if name in experiments else name.removesuffix(TWIN_SUFFIX)
+
+
+def detector_training_frames(splits: dict[str, "VideoSplit"]) -> dict[str, tuple[int, ...]]:
+    """``{video: frames}`` (0-based) whose labels an experiment's fine-tuned detector trains on:
+    exactly the experiment's labelled training frames (``train_labels``); videos with none are left
+    out. By the split rules none of them is scored, and none lies in a tracked segment except, in
+    ``sparse_labels``, the labelled frames its models train on too (not scored)."""
+    return {v: tuple(s.train_labels) for v, s in splits.items() if s.train_labels}
 
 
 def test_videos(exp: dict) -> list[str]:

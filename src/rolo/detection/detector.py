@@ -64,10 +64,13 @@ def write_yolo_dataset(
     val: Iterable[Sequence],
     out_dir: str | Path,
     every: int = 1,
+    frames: dict[str, Iterable[int]] | None = None,
 ) -> Path:
     """Write a single-class Ultralytics dataset (images linked, labels written) -> its ``data.yaml``.
 
     Frames with invalid ground truth are skipped; every ``every``-th frame of each sequence is used.
+    ``frames`` (``{sequence name: 0-based frame indices}``) restricts each sequence to those frames
+    (every ``every``-th of them); a sequence it does not name contributes nothing.
     """
     out_dir = Path(out_dir)
     if out_dir.exists():
@@ -81,7 +84,11 @@ def write_yolo_dataset(
 
             h, w = read_image(seq.frames[0]).shape[:2]
             gt = clip_xyxy(seq.gt, (w, h))
-            for i in range(0, len(seq), every):
+            if frames is None:
+                chosen = range(0, len(seq), every)
+            else:
+                chosen = sorted(int(i) for i in frames.get(seq.name, ()))[::every]
+            for i in chosen:
                 if not seq.valid[i]:
                     continue
                 stem = f"{seq.name}_{i + 1:05d}"
@@ -215,6 +222,106 @@ def train_detector_job(
         extra=params.get("ultralytics") or None,
     )
     save_json(out_metrics, {"model": model, "train": [s.name for s in train], "val": [s.name for s in val], **metrics})
+
+
+def labelled_frames(dataset_dir: str | Path, split: str = "train") -> dict[str, list[int]]:
+    """``{sequence: 0-based frames}`` whose labels a dataset of :func:`write_yolo_dataset` holds."""
+    out: dict[str, list[int]] = {}
+    for label in sorted((Path(dataset_dir) / "labels" / split).glob("*.txt")):
+        name, _, number = label.stem.rpartition("_")
+        out.setdefault(name, []).append(int(number) - 1)
+    return out
+
+
+def finetune_detector_job(
+    model: str, seq_dirs: dict[str, str], splits_json, params: dict, out_weights, out_metrics, work_dir
+) -> None:
+    """Pipeline stage: fine-tune ``model`` as a one-class ``target`` detector on one experiment's
+    labelled training frames only (:func:`rolo.data.splits.detector_training_frames`), never on a
+    scored frame's label. There is no other labelled frame to validate on: the training frames are
+    the validation set too (it only picks the epoch kept). The metrics record the frames trained on."""
+    from rolo.data.sequences import load_sequence
+    from rolo.data.splits import detector_training_frames, read_splits
+    from rolo.utils.io import save_json
+
+    frames = detector_training_frames(read_splits(splits_json))
+    if not frames:
+        raise RoloInputError(f"{splits_json}: no labelled training frame to fine-tune the detector on")
+    seqs = [load_sequence(seq_dirs[v], name=v) for v in frames]
+    dataset = Path(work_dir) / "dataset"
+    data = write_yolo_dataset(seqs, seqs, dataset, every=int(params.get("every", 1)), frames=frames)
+    used = labelled_frames(dataset)
+    metrics = train_detector(
+        model,
+        data,
+        out_weights,
+        Path(work_dir) / "runs",
+        epochs=int(params["epochs"]),
+        imgsz=int(params["imgsz"]),
+        batch=int(params["batch"]),
+        seed=int(params.get("seed", 0)),
+        workers=int(params.get("workers", 2)),
+        extra=params.get("ultralytics") or None,
+    )
+    save_json(out_metrics, {
+        "model": model,
+        "splits": str(splits_json),
+        "train": sorted(used),
+        "labels": sum(len(f) for f in used.values()),
+        # 0-based frames whose labels were trained on (and validated on), per video
+        "train_frames": used,
+        **metrics,
+    })
+
+
+def finetune_comparison(base: dict[str, str], tuned: dict[str, str]) -> dict:
+    """What a fine-tuned detector did to one experiment: from ``{"summary", "detector"}`` tables of
+    the experiment (``base``, the workflow's detector) and of its twin (``tuned``), the detector's
+    precision and recall on the scored frames per confidence, and every tracker's success AUC and
+    precision@20 px. Returns ``{"detector": DataFrame, "trackers": DataFrame}``."""
+    import pandas as pd
+
+    def det(path):
+        d = pd.read_csv(path)
+        return d[d.sequence == "ALL"].set_index("conf")[["precision", "recall"]]
+
+    b, t = det(base["detector"]), det(tuned["detector"])
+    detector = pd.DataFrame({
+        "precision_default": b.precision, "precision_finetuned": t.precision,
+        "recall_default": b.recall, "recall_finetuned": t.recall,
+    }).reset_index()
+    detector["recall_change"] = detector.recall_finetuned - detector.recall_default
+    sb = pd.read_csv(base["summary"]).set_index("tracker")
+    st = pd.read_csv(tuned["summary"]).set_index("tracker")
+    names = [n for n in sb.index if n in st.index]
+    trackers = pd.DataFrame({
+        "tracker": names,
+        "auc_default": sb.loc[names, "success_auc"].to_numpy(),
+        "auc_finetuned": st.loc[names, "success_auc"].to_numpy(),
+        "precision_20_default": sb.loc[names, "precision_20"].to_numpy(),
+        "precision_20_finetuned": st.loc[names, "precision_20"].to_numpy(),
+    })
+    trackers["auc_change"] = trackers.auc_finetuned - trackers.auc_default
+    return {"detector": detector, "trackers": trackers}
+
+
+def finetune_comparison_job(exp: str, base: dict[str, str], tuned: dict[str, str], out_csv, out_md) -> None:
+    """Pipeline stage: :func:`finetune_comparison` as a CSV (the trackers) and a Markdown page (both)."""
+    tables = finetune_comparison(base, tuned)
+    with atomic_path(out_csv) as tmp:
+        tables["trackers"].to_csv(tmp, index=False, float_format="%.4f")
+    text = (
+        f"# {exp}: the workflow's detector against one fine-tuned on {exp}'s labelled training frames\n\n"
+        f"Twin experiment: results/{exp}_ft/ (same splits and start boxes; trackers that do not read "
+        "the detector share their tracks).\n\n"
+        "## Detector on the scored frames (IoU >= 0.5)\n\n"
+        + tables["detector"].to_markdown(index=False, floatfmt=".3f")
+        + "\n\n## Trackers\n\n"
+        + tables["trackers"].to_markdown(index=False, floatfmt=".3f")
+        + "\n"
+    )
+    with atomic_path(out_md) as tmp:
+        tmp.write_text(text)
 
 
 def resolve_model(model: str, scale: list[float] | None, work_dir: str | Path) -> str:

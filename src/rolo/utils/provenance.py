@@ -137,10 +137,12 @@ def config_hash(config: dict) -> str:
 def write_provenance(path: str | Path, checkout: str | Path, config: dict, exp: str) -> None:
     """``results/<exp>/provenance.json``: ``code`` (:func:`source_revision` of ``checkout``),
     ``config_sha256`` (:func:`config_hash`) and the experiment's settings."""
+    from rolo.data.splits import experiment_settings
     from rolo.utils.io import save_json
 
     save_json(path, {
         "code": source_revision(checkout),
         "config_sha256": config_hash(config),
-        "experiment": {"name": exp, **config["experiments"][exp]},
+        # a configured experiment, or the twin <name>_ft with its own fine-tuned detector
+        "experiment": {"name": exp, **experiment_settings(config["experiments"], exp)},
     })
