@@ -98,7 +98,7 @@ def test_only_config_yaml_selects_a_fast_backend():
     def backend(path):
         return yaml.safe_load((REPO / path).read_text())["extraction"].get("backend")
 
-    assert backend("config/config.yaml") == "openvino"
+    assert backend("config/config.yaml") == "onnxruntime"
     assert backend("config/demo.yaml") == DEFAULT_BACKEND == "torch"
     assert backend(".test/config/config.yaml") == DEFAULT_BACKEND
 

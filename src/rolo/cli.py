@@ -226,7 +226,7 @@ def add_track(subparsers) -> None:
 
     p.add_argument("--backend", choices=BACKENDS,
                    help="how the detector runs (extraction.backend, docs/backends.md); default: the one the "
-                   "checkpoint records (the pipeline's: config/config.yaml's fastest path, openvino; eager torch "
+                   "checkpoint records (the pipeline's: config/config.yaml's fastest path, onnxruntime; eager torch "
                    "for the demo and for checkpoints that record none), which reproduces the pipeline's tracks")
     p.add_argument("--device", help="torch device (default: CUDA when present, else CPU)")
     p.add_argument("--threads", type=int,
