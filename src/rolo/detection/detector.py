@@ -199,17 +199,9 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def train_detector_job(
-    model: str, train_dirs: list[str], val_dirs: list[str], params: dict, out_weights, out_metrics, work_dir
-) -> None:
-    """Pipeline stage: fine-tune or train ``model`` on OTB-layout sequence folders (single class)."""
-    from rolo.data.sequences import load_sequence
-    from rolo.utils.io import save_json
-
-    train = [load_sequence(d) for d in train_dirs]
-    val = [load_sequence(d) for d in val_dirs]
-    data = write_yolo_dataset(train, val, Path(work_dir) / "dataset", every=int(params.get("every", 1)))
-    metrics = train_detector(
+def _train_with(model: str, data: Path, out_weights, work_dir, params: dict) -> dict[str, float]:
+    """:func:`train_detector` with a job's ``detector.train`` / ``detector.finetune`` settings."""
+    return train_detector(
         model,
         data,
         out_weights,
@@ -221,6 +213,19 @@ def train_detector_job(
         workers=int(params.get("workers", 2)),
         extra=params.get("ultralytics") or None,
     )
+
+
+def train_detector_job(
+    model: str, train_dirs: list[str], val_dirs: list[str], params: dict, out_weights, out_metrics, work_dir
+) -> None:
+    """Pipeline stage: fine-tune or train ``model`` on OTB-layout sequence folders (single class)."""
+    from rolo.data.sequences import load_sequence
+    from rolo.utils.io import save_json
+
+    train = [load_sequence(d) for d in train_dirs]
+    val = [load_sequence(d) for d in val_dirs]
+    data = write_yolo_dataset(train, val, Path(work_dir) / "dataset", every=int(params.get("every", 1)))
+    metrics = _train_with(model, data, out_weights, work_dir, params)
     save_json(out_metrics, {"model": model, "train": [s.name for s in train], "val": [s.name for s in val], **metrics})
 
 
@@ -251,18 +256,7 @@ def finetune_detector_job(
     dataset = Path(work_dir) / "dataset"
     data = write_yolo_dataset(seqs, seqs, dataset, every=int(params.get("every", 1)), frames=frames)
     used = labelled_frames(dataset)
-    metrics = train_detector(
-        model,
-        data,
-        out_weights,
-        Path(work_dir) / "runs",
-        epochs=int(params["epochs"]),
-        imgsz=int(params["imgsz"]),
-        batch=int(params["batch"]),
-        seed=int(params.get("seed", 0)),
-        workers=int(params.get("workers", 2)),
-        extra=params.get("ultralytics") or None,
-    )
+    metrics = _train_with(model, data, out_weights, work_dir, params)
     save_json(out_metrics, {
         "model": model,
         "splits": str(splits_json),
