@@ -46,6 +46,37 @@ def test_profile_is_slurm_and_names_only_existing_rules():
     assert set(p["group-components"]) <= set(p["groups"].values())
 
 
+def gpu_rules_of_the_workflow() -> set[str]:
+    """Rules that declare ``gpu=1`` in the rule files, and the ``use rule X as Y`` copies of them
+    (which inherit X's resources unless they set their own)."""
+    declared, copies = set(), {}
+    for smk in [REPO / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]:
+        for chunk in re.split(r"^\s*(?=rule \w+:|use rule )", smk.read_text(), flags=re.M):
+            m = re.match(r"rule (\w+):", chunk)
+            if m and re.search(r"\bgpu=1\b", chunk):
+                declared.add(m.group(1))
+            u = re.match(r"use rule (\w+) as (\w+)", chunk)
+            if u:
+                copies[u.group(2)] = (u.group(1), "resources:" in chunk, bool(re.search(r"\bgpu=1\b", chunk)))
+    gpu = set(declared)
+    for name, (base, own_resources, own_gpu) in copies.items():
+        if own_gpu or (base in declared and not own_resources):
+            gpu.add(name)
+    return gpu
+
+
+def test_every_gpu_rule_has_its_gpu_settings():
+    """Each rule that declares gpu=1 (copies made with `use rule` included) has an entry under
+    set-resources, the GPU partition's one place; a GPU rule left out would be submitted to the CPU
+    partition. None of them is in a group (each GPU job asks for its own GPU)."""
+    gpu = gpu_rules_of_the_workflow()
+    assert {"train_detector", "train_detector_ft", "extract_features", "extract_features_ft", "train_rolo"} <= gpu
+    p = profile()
+    missing = sorted(gpu - set(p["set-resources"]))
+    assert not missing, f"GPU rules without set-resources in profiles/slurm/config.yaml: {missing}"
+    assert not gpu & set(p["groups"])
+
+
 def test_default_profile_is_local():
     local = yaml.safe_load((REPO / "profiles/default/config.yaml").read_text())
     assert "executor" not in local and "groups" not in local and "set-resources" not in local
