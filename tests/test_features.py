@@ -88,3 +88,33 @@ def test_extraction_defaults_are_one_set():
     assert documented and all(defaults[k] == v for k, v in documented.items()), (documented, defaults)
     with pytest.raises(ValueError, match="extraction.batchsize: not an extraction setting"):
         ExtractionParams.from_config({"batchsize": 4})
+
+
+def test_extraction_job_writes_neck_maps_through_memory_maps(tmp_path):
+    """extract_features_job writes the neck maps into memory-mapped files as it goes (memory does not
+    grow with the video's frames): the files are byte for byte what np.save of the in-memory maps
+    writes, no partial file is left, and the other outputs are unchanged."""
+    from rolo.detection.extraction import extract_features_job
+    from rolo.detection.neck import load_neck
+
+    img = tmp_path / "img"
+    img.mkdir()
+    rng = np.random.default_rng(0)
+    for t in range(5):
+        cv2.imwrite(str(img / f"{t + 1:04d}.png"), rng.integers(0, 255, (48, 64, 3), np.uint8))
+    params = {"imgsz": 64, "workers": 0, "batch": 2, "neck": {"levels": [1, 2], "channel_group": 1}}
+    torch.manual_seed(0)
+    extract_features_job(img, "yolov8n.yaml", params, tmp_path / "out/features.npy", tmp_path / "out/detections.npy",
+                         tmp_path / "out/meta.json")
+    torch.manual_seed(0)
+    feats, dets, meta = extract_video("yolov8n.yaml", list_frames(img), ExtractionParams.from_config(params), progress=False)
+    assert not isinstance(meta["neck"][0], np.memmap)  # without neck_dir: in memory, as before
+    maps, _ = load_neck(tmp_path / "out")
+    assert [m.shape for m in maps] == [m.shape for m in meta["neck"]] and maps[0].dtype == np.float16
+    for lvl, m in zip(("p4", "p5"), meta["neck"]):
+        np.save(tmp_path / f"ref_{lvl}.npy", m)
+        assert (tmp_path / f"ref_{lvl}.npy").read_bytes() == (tmp_path / f"out/neck_{lvl}.npy").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "detections.npy", "features.npy", "meta.json", "neck.json", "neck_p4.npy", "neck_p5.npy"]
+    np.testing.assert_array_equal(np.load(tmp_path / "out/features.npy"), feats)
+    np.testing.assert_array_equal(np.load(tmp_path / "out/detections.npy"), dets)

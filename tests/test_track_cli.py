@@ -103,6 +103,62 @@ def test_image_folder_reproduces_the_pipeline_track_exactly(tiny_workflow, in_tm
     np.testing.assert_array_equal(got["lost"], lost)
 
 
+def test_float16_features_image_folder_reproduces_the_pipeline_track_exactly(tiny_workflow, in_tmp, capfd, torch_threads,
+                                                                              monkeypatch):
+    """extraction.features_dtype: float16 stores features.npy in float16 (detections stay float32); a
+    model whose record says float16 makes rolo track round its live features the same way, so it
+    reproduces the pipeline's track (extraction and tracking stages) bit for bit. The model here is
+    the paper-input ROLO trained on float32 features, its record switched to float16: tracking reads
+    the features, which is what this checks."""
+    import json
+
+    from rolo.detection.extraction import extract_features_job
+    from rolo.tracking.trackers import track_job
+
+    exp, video, tracker = "exp1", "D", "rolo_paper"
+    ckpt = torch.load(model_path(tiny_workflow, exp, tracker), weights_only=True)
+    ckpt["detector"]["features_dtype"] = "float16"
+    torch.save(ckpt, in_tmp / "model.pt")
+    out = in_tmp / "features"
+    out.mkdir()
+    extraction = {"imgsz": ckpt["detector"]["imgsz"], "workers": 0, "backend": ckpt["detector"].get("backend", "torch"),
+                  "features_dtype": "float16"}
+    torch.set_num_threads(EXTRACTION_THREADS)
+    monkeypatch.chdir(tiny_workflow)  # the checkpoint records the detector relative to the workflow's folder
+    extract_features_job(tiny_workflow / f"resources/synthetic/{video}/img", ckpt["detector"]["detector"], extraction,
+                         out / "features.npy", out / "detections.npy", out / "meta.json")
+    monkeypatch.chdir(in_tmp)
+    feats, dets = np.load(out / "features.npy"), np.load(out / "detections.npy")
+    assert feats.dtype == np.float16 and dets.dtype == np.float32
+    f32 = np.load(tiny_workflow / f"results/features/{video}/features.npy")
+    # the pipeline's float32 features (same detector, batches and threads), rounded: nothing else changes
+    assert f32.dtype == np.float32 and not np.array_equal(feats.astype(np.float32), f32)
+    np.testing.assert_array_equal(feats, f32.astype(np.float16))
+    splits = json.loads((tiny_workflow / f"results/{exp}/splits.json").read_text())
+    splits["videos"] = {video: splits["videos"][video]}
+    (in_tmp / "splits.json").write_text(json.dumps(splits))
+    files = {"features": out / "features.npy", "detections": out / "detections.npy", "meta": out / "meta.json"}
+    track_job(tracker, in_tmp / "splits.json", {video: files}, {}, in_tmp / "model.pt", in_tmp / "tracks")
+    split = read_splits(in_tmp / "splits.json")[video]
+    a, b = split.test
+    rc, _, err = rolo(capfd, tiny_workflow / f"resources/synthetic/{video}/img", "--init", init_arg(split.start_box),
+                      "--model", in_tmp / "model.pt", "--detector", tiny_workflow / ckpt["detector"]["detector"],
+                      "--out", in_tmp / "track.csv", "--start", a + 1, "--threads", EXTRACTION_THREADS)
+    assert rc == 0, err
+    got = read_track_csv(in_tmp / "track.csv")
+    assert len(got["otb"]) == b - a
+    np.testing.assert_array_equal(got["otb"], read_otb_boxes(in_tmp / f"tracks/{video}.txt"))
+
+
+def test_features_dtype_bad_value_is_one_line():
+    from rolo.detection.settings import ExtractionParams
+    from rolo.errors import RoloInputError
+
+    with pytest.raises(RoloInputError) as e:
+        ExtractionParams.from_config({"features_dtype": "float64"})
+    assert str(e.value) == "extraction.features_dtype: 'float64' is not one of float32, float16"
+
+
 def test_lossy_mp4_source_and_annotated_mp4_output(tiny_workflow, in_tmp, capfd, torch_threads):
     """The test video encoded as H.264 (lossy): AOS within 0.02 of the image-folder run. The annotated
     MP4 decodes frame by frame, one frame per tracked frame, H.264/yuv420p at the source's rate, with

@@ -240,3 +240,53 @@ def test_appearance_incremental_kernel_matches_a_fresh_solve():
         m.add(rng.normal(0, 1, (4, 6)), np.r_[1.0, np.zeros(3)])
     assert len(m.parts) == 1 + 3 and len(m.X) == 10 + 3 * 4
     np.testing.assert_allclose(m.K, m.X.astype(np.float64) @ m.X.T.astype(np.float64), atol=1e-4)
+
+
+def test_training_on_memory_mapped_float16_maps_equals_training_on_float32_copies(tmp_path, monkeypatch):
+    """The training job reads the neck maps memory-mapped (float16, widened per frame as the tracker
+    does) instead of float32 copies of whole videos: the same model, weight for weight. And the job
+    hands the rollouts memory maps (so memory does not grow with the videos' frames)."""
+    from rolo.detection.neck import load_neck, save_neck
+
+    gt, dets, neck, feats = scenario(T=20)
+    save_neck(tmp_path, neck, META)
+    maps, meta = load_neck(tmp_path, mmap=True)
+    assert all(isinstance(m, np.memmap) and m.dtype == np.float16 for m in maps)
+    cfg = ClosedLoopConfig(feature_dim=pooled_dim(META, (4, 2)), hidden=8, proj=8, steps=3)
+    params = ClosedLoopTrainParams(rounds=2, epochs=2, start_every=5, rollout_len=8)
+    models = []
+    for m in (maps, [np.asarray(m).astype(np.float32) for m in maps]):
+        seg = TrainSegment("S", VideoFrames(feats, dets, None, m), gt, np.ones(len(gt), bool), 0, len(gt), IMAGE_WH, meta)
+        models.append(train_closed_loop([seg], cfg, params)[0].state_dict())
+    for k, v in models[0].items():
+        assert torch.equal(v, models[1][k]), k
+
+    # the job's loader: memory maps all the way to the segments
+    import json
+
+    import rolo.data.sequences
+    import rolo.data.splits
+    import rolo.tracking.closed_loop
+    from rolo.data.splits import make_split
+    from rolo.tracking import closed_loop_job
+
+    np.save(tmp_path / "features.npy", feats)
+    np.save(tmp_path / "detections.npy", dets)
+    (tmp_path / "meta.json").write_text(json.dumps({"frames": len(gt), "image_wh": list(IMAGE_WH), "detector": "d",
+                                                    "feature_layer": 9, "feature_dim": 8, "imgsz": 64, "backend": "torch"}))
+    split = make_split("S", gt, np.ones(len(gt), bool), "disjoint", role="train")
+    monkeypatch.setattr(rolo.data.splits, "read_splits", lambda path: {"S": split})
+    monkeypatch.setattr(rolo.data.sequences, "load_sequence", lambda d, name: type("S", (), {"gt": gt})())
+    seen = []
+
+    def capture(segments, *args, **kw):
+        seen.extend(segments)
+        raise RuntimeError("captured")
+
+    monkeypatch.setattr(rolo.tracking.closed_loop, "train_closed_loop", capture)
+    files = {"features": tmp_path / "features.npy", "detections": tmp_path / "detections.npy", "meta": tmp_path / "meta.json",
+             "neck_meta": tmp_path / "neck.json", "gt": tmp_path / "groundtruth_rect.txt"}
+    with pytest.raises(RuntimeError, match="captured"):
+        closed_loop_job.train_job("splits.json", {"S": files}, {"steps": 3}, {}, {}, tmp_path / "m.pt", tmp_path / "l.csv")
+    (seg,) = seen
+    assert all(isinstance(m, np.memmap) for m in seg.frames.neck) and isinstance(seg.frames.detections, np.memmap)

@@ -351,3 +351,86 @@ def test_detector_epoch_line_has_losses_and_map(losses, capsys):
     log_epoch(trainer)
     assert capsys.readouterr().err == (
         "detector epoch 3/40: box_loss 1.2500, cls_loss 2.5000, dfl_loss 0.7500, mAP50 0.500\n")
+
+
+# --- memory-mapped training (issue 16: scale) -----------------------------------------------------
+
+
+def saved_videos(tmp_path, n=2, T=20, dtype=np.float32):
+    """``n`` synthetic videos saved as the extraction writes them -> {name: (features, detections, meta, gt)}."""
+    import json
+
+    out = {}
+    for seed in range(n):
+        feats, dets, gt = synthetic_video(T, seed)
+        f, d, m = (tmp_path / f"v{seed}_{x}" for x in ("features.npy", "detections.npy", "meta.json"))
+        np.save(f, feats.astype(dtype))
+        np.save(d, dets.astype(np.float32))
+        m.write_text(json.dumps({"frames": T, "image_wh": list(IMAGE_WH), "detector": "d.pt", "feature_layer": 9,
+                                 "feature_dim": C, "imgsz": 64, "backend": "torch"}))
+        out[f"v{seed}"] = (f, d, m, gt)
+    return out
+
+
+def old_inputs(feats, dets, gt, split, kind):
+    """The segment's stacked inputs as training built them before it read windows lazily."""
+    from rolo.tracking.association import associate
+    from rolo.tracking.encoding import encode_for
+
+    a, b = split.train
+    boxes, conf, lost = associate(dets[a:b], gt[a], ASSOC)
+    return encode_for(kind, feats[a:b], boxes, conf, lost, IMAGE_WH)
+
+
+@pytest.mark.parametrize("kind", ["coordinate", "heatmap"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_training_reads_memory_mapped_features_and_trains_as_before(tmp_path, kind, dtype):
+    """Training's windows come from memory-mapped features (the arrays it holds are np.memmap), read per
+    mini-batch; every batch equals the stacked inputs' windows, and a model trained on them equals one
+    trained on the stacked, in-memory inputs weight for weight (float32 and float16 features)."""
+    from rolo.detection.extraction import load_extracted
+    from rolo.tracking.training import LazyInputs, WindowDataset
+
+    lazy, stacked = [], []
+    for name, (f, d, m, gt) in saved_videos(tmp_path, dtype=dtype).items():
+        feats, dets, _ = load_extracted(f, d, m, mmap=True)
+        assert isinstance(feats, np.memmap) and isinstance(dets, np.memmap)
+        split = make_split(name, gt, np.ones(len(gt), bool), "sparse_labels", label_every=2)
+        tv = prepare_video(name, feats, dets, gt, IMAGE_WH, split, ASSOC, kind)
+        assert isinstance(tv.inputs, LazyInputs) and isinstance(tv.inputs.features, np.memmap)
+        ref = old_inputs(np.load(f), np.load(d), gt, split, kind)
+        np.testing.assert_array_equal(np.asarray(tv.inputs), ref)
+        lazy.append(tv)
+        stacked.append(TrainingVideo(name, ref, tv.targets, tv.labelled))
+    X, idx, Y, _ = build_windows(stacked, steps=3)
+    ds = WindowDataset(lazy, steps=3)
+    np.testing.assert_array_equal(ds.idx, idx)
+    np.testing.assert_array_equal(ds.targets, Y)
+    ids = np.random.default_rng(0).permutation(len(ds))[:7]
+    np.testing.assert_array_equal(ds.batch(ids), X[idx[ids]])
+    np.testing.assert_array_equal(ds[3], X[idx[3]])
+    cfg = ModelConfig(feature_dim=C, hidden=8, steps=3, kind=kind)
+    params = TrainParams(epochs=3, batch=4, seed=1, val_fraction=0.25, device="cpu")
+    m1, loss1 = train_model(lazy, cfg, params, progress=True)  # (progress with a validation carve: its line each epoch)
+    m2, loss2 = train_model(stacked, cfg, params, progress=False)
+    for k, v in m1.state_dict().items():
+        assert torch.equal(v, m2.state_dict()[k]), k
+    cols = ["train_loss", "val_loss", "val_iou"]
+    np.testing.assert_array_equal(loss1[cols].to_numpy(), loss2[cols].to_numpy())
+
+
+def test_training_job_opens_the_features_memory_mapped(tmp_path, monkeypatch):
+    """The pipeline's loader (load_training_videos, train_job's) hands training memory maps, not copies."""
+    import rolo.data.sequences
+    import rolo.data.splits
+    from rolo.tracking.training import load_training_videos
+
+    videos = saved_videos(tmp_path)
+    splits = {v: make_split(v, gt, np.ones(len(gt), bool), "disjoint", role="train") for v, (*_, gt) in videos.items()}
+    monkeypatch.setattr(rolo.data.splits, "read_splits", lambda path: splits)
+    monkeypatch.setattr(rolo.data.sequences, "load_sequence", lambda d, name: type("S", (), {"gt": videos[name][3]})())
+    prepared, detector = load_training_videos("splits.json", {v: (f, d, m, "seq") for v, (f, d, m, _) in videos.items()},
+                                              {}, "coordinate")
+    assert len(prepared) == 2 and detector == {"detector": "d.pt", "feature_layer": 9, "feature_dim": C, "imgsz": 64,
+                                               "backend": "torch"}
+    assert all(isinstance(tv.inputs.features, np.memmap) for tv in prepared)

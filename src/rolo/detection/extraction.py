@@ -8,7 +8,8 @@ original image's pixels.
 
 Outputs (see :func:`extract_video`):
 
-``features``   ``(N, C)`` float32, pooled backbone features per frame.
+``features``   ``(N, C)`` float32 (``extraction.features_dtype: float16``: float16, rounded in
+               :class:`FeatureExtractor`, which ``rolo track`` shares), pooled backbone features per frame.
 ``detections`` ``(N, K, 6)`` float32, per frame the top ``K`` detections after NMS, most confident
                first: 0-based ``xyxy`` pixels of the original image, confidence, class; rows past
                the frame's detections are NaN.
@@ -94,9 +95,12 @@ class FeatureExtractor:
 
         from rolo.detection.backends import EXPORTED, check_backend
 
+        from rolo.detection.settings import check_features_dtype
+
         self.params = params
         self.detector = str(detector)
         self.backend = check_backend(params.backend)
+        check_features_dtype(params.features_dtype)
         self.runner = None  # an exported backend (rolo.detection.backends), else None: eager PyTorch
         if self.backend in EXPORTED:
             from rolo.detection.backends import require
@@ -183,6 +187,8 @@ class FeatureExtractor:
                 feats = self._captured[0].float().cpu().numpy()
             # no time limit: Ultralytics' default (2 s + 0.05 s a frame) silently drops the detections of a
             # batch's later frames when the machine is busy, so outputs would depend on the load
+            if p.features_dtype != "float32":  # rounded here, where the pipeline and rolo track both pass
+                feats = feats.astype(p.features_dtype)
             out = non_max_suppression(preds, p.conf, p.iou, agnostic=p.agnostic, max_det=p.max_det,
                                       nc=len(self.model.names), max_time_img=float("inf"))
             for j, d in enumerate(out):
@@ -195,7 +201,7 @@ class FeatureExtractor:
     def meta(self, image_wh: tuple[int, int], letterboxed_hw: tuple[int, int], frames: int, feature_dim: int) -> dict:
         """The extraction record saved beside the arrays (``meta.json``)."""
         p = self.params
-        return {
+        meta = {
             "detector": self.detector,
             "feature_layer": self.layer,
             "feature_module": type(self.model.model[self.layer]).__name__,
@@ -212,6 +218,9 @@ class FeatureExtractor:
             "device": str(self.device),
             "backend": self.backend,
         }
+        if p.features_dtype != "float32":  # recorded only when not float32: float32 records are as before
+            meta["features_dtype"] = p.features_dtype
+        return meta
 
 
 class Progress:
@@ -238,14 +247,18 @@ class Progress:
 
 
 def extract_video(
-    detector: str | Path, frames: list[Path], params: ExtractionParams, progress: bool = True
+    detector: str | Path, frames: list[Path], params: ExtractionParams, progress: bool = True,
+    neck_dir: str | Path | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Run the detector over a video's frames -> ``(features (N, C), detections (N, K, 6), meta)``.
 
     With ``params.neck`` set, ``meta["neck"]`` holds the neck maps of the same forward passes: a
     list over levels of ``(N, C_l, H_l, W_l)`` arrays, and ``meta["neck_meta"]`` their
     :class:`~rolo.detection.neck.NeckMeta` (both removed by :func:`extract_features_job` before
-    ``meta.json`` is written)."""
+    ``meta.json`` is written). ``neck_dir``: write the maps there as they are computed, into ``.npy``
+    files opened memory-mapped (``.neck_<level>.npy.part``; ``meta["neck"]`` then holds those memory
+    maps), so that memory does not grow with the video's frames (0.74 MB a frame for YOLOv8s at
+    640x384: 8.4 GB for LaSOT's longest video)."""
     import torch
 
     n = len(frames)
@@ -275,12 +288,13 @@ def extract_video(
                 raise RoloInputError(f"{frames[done]}: frames of one video must share one size")
             pooled, d = ex(x, first_shape)
             if feats is None:
-                feats = np.empty((n, pooled.shape[1]), np.float32)
+                feats = np.empty((n, pooled.shape[1]), pooled.dtype)
             feats[done : done + len(x)] = pooled
             dets[done : done + len(x)] = d
             if ex.neck is not None:
                 if neck is None:
-                    neck = [np.empty((n, *m.shape[1:]), m.dtype) for m in ex.neck.maps]
+                    neck = [_neck_store(neck_dir, lvl, (n, *m.shape[1:]), m.dtype)
+                            for lvl, m in zip(params.neck.levels, ex.neck.maps)]
                 for store, m in zip(neck, ex.neck.maps):
                     store[done : done + len(x)] = m
             done += len(x)
@@ -295,6 +309,9 @@ def extract_video(
         if neck is not None:
             from rolo.detection.neck import Letterbox, NeckMeta
 
+            for store in neck:
+                if isinstance(store, np.memmap):
+                    store.flush()
             meta["neck"] = neck
             meta["neck_meta"] = NeckMeta(
                 spec=params.neck, strides=ex.neck.strides, channels=tuple(int(m.shape[1]) for m in neck),
@@ -303,6 +320,18 @@ def extract_video(
             )
     meta["seconds"] = round(elapsed, 3)
     return feats, dets, meta
+
+
+def _neck_store(neck_dir, level: int, shape: tuple, dtype) -> np.ndarray:
+    """An array for one neck level's maps: in memory, or with ``neck_dir`` an ``.npy`` file on disk
+    opened memory-mapped (its bytes are those ``np.save`` writes)."""
+    if neck_dir is None:
+        return np.empty(shape, dtype)
+    from rolo.detection.neck import LEVEL_NAMES
+
+    path = Path(neck_dir) / f".neck_{LEVEL_NAMES[level]}.npy.part"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
 
 
 def extract_features_job(
@@ -314,33 +343,58 @@ def extract_features_job(
     from rolo.utils.io import save_json, save_npy
 
     frames = list_frames(img_dir)
-    feats, dets, meta = extract_video(detector, list(frames), ExtractionParams.from_config(params))
+    out_dir = Path(out_meta).parent
+    # the neck maps go to disk as they are computed (memory-mapped), then into place
+    try:
+        feats, dets, meta = extract_video(detector, list(frames), ExtractionParams.from_config(params), neck_dir=out_dir)
+    except BaseException:
+        for part in out_dir.glob(".neck_*.npy.part"):
+            part.unlink()
+        raise
     neck, neck_meta = meta.pop("neck", None), meta.pop("neck_meta", None)
     print(f"{len(frames)} frames, {meta['seconds']:.1f} s, feature layer {meta['feature_layer']} "
           f"({meta['feature_module']}, {meta['feature_dim']}-d)", file=sys.stderr)
     if neck is not None:
-        from rolo.detection.neck import save_neck
+        import os
 
-        save_neck(Path(out_meta).parent, neck, neck_meta)
+        from rolo.detection.neck import LEVEL_NAMES
+        from rolo.utils.io import save_json
+
+        for lvl, store in zip(neck_meta.spec.levels, neck):
+            part = Path(store.filename)
+            del store
+            os.replace(part, out_dir / f"neck_{LEVEL_NAMES[lvl]}.npy")
+        neck = None
+        save_json(out_dir / "neck.json", neck_meta.to_json())
     save_npy(out_features, feats)
     save_npy(out_detections, dets)
     save_json(out_meta, meta)
 
 
-DETECTOR_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz", "backend")
+DETECTOR_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz", "backend", "features_dtype")
 """Extraction settings a trained ROLO model depends on; recorded in its checkpoint. ``backend`` (how the
 detector ran, :mod:`rolo.detection.backends`) is recorded, not checked: a different backend moves the
-features in the last bits only, and ``rolo track`` runs the recorded one unless told otherwise."""
+features in the last bits only, and ``rolo track`` runs the recorded one unless told otherwise.
+``features_dtype`` is recorded only when it is not float32 (so float32 records are as before it
+existed); ``rolo track`` rounds its features to the recorded one."""
 
-CHECKED_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz")
+CHECKED_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz", "features_dtype")
+DEFAULTS = {"features_dtype": "float32"}  # the value of a key a record leaves out
 
 
-def load_extracted(features_path, detections_path, meta_path) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Read one video's extraction outputs, checking they belong together."""
+def detector_record(meta: dict) -> dict:
+    """The :data:`DETECTOR_KEYS` of an extraction's ``meta.json`` (a key it leaves out is left out)."""
+    return {k: meta[k] for k in DETECTOR_KEYS if k in meta or k not in DEFAULTS}
+
+
+def load_extracted(features_path, detections_path, meta_path, mmap: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Read one video's extraction outputs, checking they belong together. ``mmap``: open the arrays
+    memory-mapped, read-only (``np.load(mmap_mode="r")``; the training stages), so that a video's
+    rows are read from disk when used."""
     import json
 
-    feats = np.load(features_path)
-    dets = np.load(detections_path)
+    feats = np.load(features_path, mmap_mode="r" if mmap else None)
+    dets = np.load(detections_path, mmap_mode="r" if mmap else None)
     with open(meta_path) as f:
         meta = json.load(f)
     meta.setdefault("backend", "torch")  # extraction outputs made before extraction.backend: eager PyTorch
@@ -354,7 +408,6 @@ def load_extracted(features_path, detections_path, meta_path) -> tuple[np.ndarra
 def check_same_detector(expected: dict, meta: dict, source: str) -> None:
     """Raise naming the first extraction setting in :data:`CHECKED_KEYS` that differs."""
     for key in CHECKED_KEYS:
-        if expected.get(key) != meta.get(key):
-            raise RoloInputError(
-                f"{source}: detector setting '{key}' is {meta.get(key)!r}, but the model was trained with {expected.get(key)!r}"
-            )
+        want, got = expected.get(key, DEFAULTS.get(key)), meta.get(key, DEFAULTS.get(key))
+        if want != got:
+            raise RoloInputError(f"{source}: detector setting '{key}' is {got!r}, but the model was trained with {want!r}")

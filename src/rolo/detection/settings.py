@@ -35,6 +35,10 @@ class ExtractionParams:
     # the Detect head's input maps kept per frame (rolo.detection.neck), captured in the same forward
     # pass: None (default) keeps none; the closed-loop ROLO reads them
     neck: "NeckSpec | None" = None
+    # the stored dtype of the pooled features (features.npy): float32, or float16 (half the disk; the
+    # features are rounded where they are computed, so rolo track, which reads the model's record of this
+    # setting, rounds its live features the same way). Detections stay float32
+    features_dtype: str = "float32"
 
     @classmethod
     def from_config(cls, extraction: dict, **overrides) -> "ExtractionParams":
@@ -55,6 +59,7 @@ class ExtractionParams:
         from rolo.detection.backends import check_backend
 
         check_backend(settings.get("backend", cls.backend))
+        check_features_dtype(settings.get("features_dtype", cls.features_dtype))
         return cls(**settings)
 
     def forward_batch(self, device) -> int:
@@ -63,3 +68,14 @@ class ExtractionParams:
             return self.batch
         return self.cpu_batch
 
+
+FEATURES_DTYPES = ("float32", "float16")
+
+
+def check_features_dtype(value) -> str:
+    """``extraction.features_dtype``: one of :data:`FEATURES_DTYPES`, else a one-line error."""
+    from rolo.errors import RoloInputError
+
+    if value not in FEATURES_DTYPES:
+        raise RoloInputError(f"extraction.features_dtype: {value!r} is not one of {', '.join(FEATURES_DTYPES)}")
+    return value

@@ -98,7 +98,7 @@ def train_job(splits_json, videos: dict[str, dict[str, str]], model_params: dict
 
     from rolo.data.sequences import load_sequence
     from rolo.data.splits import read_splits
-    from rolo.detection.extraction import DETECTOR_KEYS, check_same_detector, load_extracted
+    from rolo.detection.extraction import check_same_detector, detector_record, load_extracted
     from rolo.detection.neck import load_neck
     from rolo.tracking.appearance import AppearanceParams
     from rolo.tracking.closed_loop import ClosedLoopTrainParams, TrainSegment, train_closed_loop
@@ -111,15 +111,17 @@ def train_job(splits_json, videos: dict[str, dict[str, str]], model_params: dict
         split = splits[video]
         if split.train is None:
             continue
-        feats, dets, meta = load_extracted(f["features"], f["detections"], f["meta"])
+        # memory-mapped: a frame's maps are read (and widened to float32, as the tracker does for
+        # every frame) when the rollouts reach it, so memory does not grow with the videos' frames
+        feats, dets, meta = load_extracted(f["features"], f["detections"], f["meta"], mmap=True)
         if detector is None:
-            detector = {k: meta[k] for k in DETECTOR_KEYS}
+            detector = detector_record(meta)
         check_same_detector(detector, meta, f["meta"])
-        maps, neck_meta = load_neck(Path(f["neck_meta"]).parent, mmap=False)
+        maps, neck_meta = load_neck(Path(f["neck_meta"]).parent, mmap=True)
         seq = load_sequence(Path(f["gt"]).parent, name=video)
         labelled = np.zeros(len(seq.gt), bool)
         labelled[list(split.train_labels)] = True
-        frames = VideoFrames(feats, dets, None, [m.astype(np.float32) for m in maps], neck_meta)
+        frames = VideoFrames(feats, dets, None, maps, neck_meta)
         segments.append(TrainSegment(video, frames, seq.gt, labelled, split.train[0], split.train[1],
                                      tuple(meta["image_wh"]), neck_meta))
     if not segments:

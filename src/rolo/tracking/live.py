@@ -273,7 +273,9 @@ def track_source(
     imgsz = recorded.get("imgsz")
     if not isinstance(imgsz, int):
         raise RoloInputError(f"{model_path}: the checkpoint records no detector image size (imgsz)")
-    params = dataclasses.replace(extraction or ExtractionParams(), imgsz=imgsz, workers=0)
+    # features rounded as the training features were (extraction.features_dtype, recorded when not float32)
+    params = dataclasses.replace(extraction or ExtractionParams(), imgsz=imgsz, workers=0,
+                                 features_dtype=recorded.get("features_dtype", "float32"))
     recorded_backend = recorded.get("backend")  # absent in checkpoints made before extraction.backend
     if backend is None:
         backend = recorded_backend or params.backend

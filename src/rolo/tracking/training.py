@@ -8,6 +8,11 @@ window of ``steps`` frames ending at a labelled frame (padded at the segment's s
 the model kind's (:mod:`rolo.tracking.models`: MSE on the box for ``coordinate``, per-cell BCE for
 ``heatmap``).
 
+Windows are read lazily (:class:`WindowDataset`): the features stay where ``np.load(mmap_mode="r")``
+opened them and each mini-batch gathers its windows' rows, so that memory holds per frame only the
+box part of the input (6 floats, the heatmap kind's mask ``GRID * GRID + 2``), not the features; the
+batches are those of the stacked inputs, value for value.
+
 A run can stop after any epoch and resume from the checkpoint it saved (weights, Adam's state and
 the shuffling generator's state): ``n`` epochs then ``m`` more give the same weights as ``n + m``
 in one go. The epoch sweep reads its models from one such run (``workflow/rules/sweeps.smk``).
@@ -38,13 +43,47 @@ class TrainParams:
     device: str | None = None
 
 
+class LazyInputs:
+    """A segment's per-frame inputs ``(L, C + B)`` as the features ``(L, C)`` (e.g. a slice of a
+    memory-mapped ``features.npy``, float32 or float16) and the box part ``(L, B)`` float32, joined
+    only for the rows asked for. The joined rows equal :func:`rolo.tracking.encoding.encode_for`'s
+    value for value (it too only widens the features and rounds the box part to float32)."""
+
+    def __init__(self, features, tail: np.ndarray):
+        if len(features) != len(tail):
+            raise ValueError(f"{len(features)} feature rows, {len(tail)} box rows")
+        self.features, self.tail = features, tail
+        self.shape = (len(tail), int(features.shape[1]) + int(tail.shape[1]))
+        self.dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def rows(self, r: np.ndarray) -> np.ndarray:
+        """Rows ``r`` (1-d integer indices) -> ``(len(r), C + B)`` float32, read from the features' file."""
+        r = np.asarray(r, np.int64)
+        return np.concatenate([np.asarray(self.features[r], np.float32), self.tail[r]], axis=1)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        a = self.rows(np.arange(len(self)))
+        return a if dtype is None else a.astype(dtype)
+
+    def __getitem__(self, key):
+        return np.asarray(self)[key]
+
+
+def rows_of(inputs, r: np.ndarray) -> np.ndarray:
+    """Rows ``r`` of a segment's inputs: a :class:`LazyInputs` or an in-memory ``(L, D)`` array."""
+    return inputs.rows(r) if isinstance(inputs, LazyInputs) else np.asarray(inputs[np.asarray(r, np.int64)], np.float32)
+
+
 @dataclass(frozen=True)
 class TrainingVideo:
-    """One video's training segment: ``inputs (L, C + 6)``, ``targets (L, 4)`` cxcywh_norm (NaN where
-    unlabelled) and ``labelled (L,)``."""
+    """One video's training segment: ``inputs (L, C + 6)`` (an array or :class:`LazyInputs`),
+    ``targets (L, 4)`` cxcywh_norm (NaN where unlabelled) and ``labelled (L,)``."""
 
     name: str
-    inputs: np.ndarray
+    inputs: "np.ndarray | LazyInputs"
     targets: np.ndarray
     labelled: np.ndarray
 
@@ -67,7 +106,9 @@ def prepare_video(
     if a not in split.train_labels:
         raise ValueError(f"video {name}: the training segment's first frame {a + 1} has no usable label")
     boxes, conf, lost = associate(detections[a:b], gt[a], assoc)
-    inputs = encode_for(kind, features[a:b], boxes, conf, lost, image_wh)
+    # the features stay in their (memory-mapped) array; only the box part is encoded here
+    tail = encode_for(kind, np.zeros((b - a, 0), np.float32), boxes, conf, lost, image_wh)
+    inputs = LazyInputs(features[a:b], tail)
     labelled = np.zeros(b - a, bool)
     labelled[np.asarray(split.train_labels, dtype=np.int64) - a] = True
     targets = np.full((b - a, 4), np.nan, np.float32)
@@ -75,28 +116,75 @@ def prepare_video(
     return TrainingVideo(name, inputs, targets, labelled)
 
 
-def build_windows(
+def window_index(
     videos: list[TrainingVideo], steps: int, val_fraction: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Stack the videos -> ``X (sum L, D)``, window indices into X ``(M, steps)``, targets ``(M, 4)``
-    and ``val (M,)``: True for windows ending at the last ``val_fraction`` of each video's labelled
-    frames (in time order), held out of training to measure validation loss."""
-    xs, idx, ys, val = [], [], [], []
-    offset = 0
+    """The windows of the stacked videos, without stacking them -> ``offsets (V + 1,)`` (first row of
+    each video in the stack), window row indices ``(M, steps)``, targets ``(M, 4)`` and ``val (M,)``:
+    True for windows ending at the last ``val_fraction`` of each video's labelled frames (in time
+    order), held out of training to measure validation loss."""
+    idx, ys, val, offsets = [], [], [], [0]
     for v in videos:
         ends = np.flatnonzero(v.labelled)
-        idx.append(window_indices(ends, 0, steps) + offset)
+        idx.append(window_indices(ends, 0, steps) + offsets[-1])
         ys.append(v.targets[ends])
-        xs.append(v.inputs)
         is_val = np.zeros(len(ends), bool)
         n_val = int(np.ceil(val_fraction * len(ends))) if val_fraction > 0 else 0
         if n_val:
             is_val[-n_val:] = True
         val.append(is_val)
-        offset += len(v.inputs)
+        offsets.append(offsets[-1] + len(v.inputs))
     if not idx or not sum(len(i) for i in idx):
         raise ValueError("no labelled training frames")
-    return np.concatenate(xs), np.concatenate(idx), np.concatenate(ys).astype(np.float32), np.concatenate(val)
+    return np.asarray(offsets, np.int64), np.concatenate(idx), np.concatenate(ys).astype(np.float32), np.concatenate(val)
+
+
+def build_windows(
+    videos: list[TrainingVideo], steps: int, val_fraction: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stack the videos in memory -> ``X (sum L, D)``, window indices into X ``(M, steps)``, targets
+    ``(M, 4)`` and ``val (M,)`` (see :func:`window_index`). Training reads the same windows lazily
+    (:class:`WindowDataset`); this is for analyses over small data."""
+    _, idx, y, val = window_index(videos, steps, val_fraction)
+    return np.concatenate([np.asarray(v.inputs, np.float32) for v in videos]), idx, y, val
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    """The training windows, read lazily: item ``i`` is window ``i``'s ``(steps, D)`` float32 rows,
+    gathered from the videos' inputs (memory-mapped features + in-memory box part) when asked for;
+    :meth:`batch` gathers a mini-batch in one read per video. ``idx``, ``targets`` and ``val`` are
+    :func:`window_index`'s; ``batch(ids)`` equals ``X[idx[ids]]`` of :func:`build_windows`."""
+
+    def __init__(self, videos: list[TrainingVideo], steps: int, val_fraction: float = 0.0):
+        self.videos = list(videos)
+        self.offsets, self.idx, self.targets, self.val = window_index(self.videos, steps, val_fraction)
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+    def rows(self, r: np.ndarray) -> np.ndarray:
+        """Stacked-row indices ``r (n,)`` -> ``(n, D)`` float32."""
+        r = np.asarray(r, np.int64)
+        which = np.searchsorted(self.offsets, r, side="right") - 1
+        out = None
+        for v in np.unique(which):
+            sel = np.flatnonzero(which == v)
+            part = rows_of(self.videos[v].inputs, r[sel] - self.offsets[v])
+            if out is None:
+                out = np.empty((len(r), part.shape[1]), np.float32)
+            out[sel] = part
+        return out
+
+    def batch(self, ids) -> np.ndarray:
+        """Windows ``ids`` -> ``(len(ids), steps, D)`` float32."""
+        w = self.idx[np.asarray(ids, np.int64)]
+        return self.rows(w.reshape(-1)).reshape(*w.shape, -1)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.batch([i])[0]
+
+    def __getitems__(self, ids) -> np.ndarray:  # torch's DataLoader fetches a batch with one call
+        return self.batch(ids)
 
 
 def train_model(
@@ -123,12 +211,10 @@ def train_model(
     torch.manual_seed(params.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     device = torch.device(params.device or ("cuda:0" if torch.cuda.is_available() else "cpu"))
-    X, idx, Y, val = build_windows(videos, model_cfg.steps, params.val_fraction)
-    X_t = torch.from_numpy(X).to(device)
+    data = WindowDataset(videos, model_cfg.steps, params.val_fraction)
+    Y, val = data.targets, data.val
     tr = torch.from_numpy(np.flatnonzero(~val)).to(device)
     va = torch.from_numpy(np.flatnonzero(val)).to(device)
-    idx_t = torch.from_numpy(idx).to(device)
-    Y_t = torch.from_numpy(Y).to(device)
     model = build_model(model_cfg).to(device)
     T_t = torch.from_numpy(np.ascontiguousarray(model.training_targets(Y), dtype=np.float32)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=params.lr)
@@ -144,8 +230,11 @@ def train_model(
         if first > params.epochs:
             raise ValueError(f"cannot resume at epoch {first - 1} to train up to epoch {params.epochs}")
 
+    def windows(rows: torch.Tensor) -> torch.Tensor:  # a mini-batch, read now (features from their files)
+        return torch.from_numpy(data.batch(rows.cpu().numpy())).to(device)
+
     def loss_of(rows: torch.Tensor) -> torch.Tensor:
-        return model.loss(X_t[idx_t[rows]], T_t[rows])
+        return model.loss(windows(rows), T_t[rows])
 
     m = len(tr)
     if not m:
@@ -170,7 +259,7 @@ def train_model(
             model.eval()
             with torch.no_grad():
                 rec["val_loss"] = float(loss_of(va))
-                x = X_t[idx_t[va]]
+                x = windows(va)
                 pred = model.predict(x).cpu().numpy()
             rec["val_iou"] = float(iou(_xyxy(pred), _xyxy(Y[val])).mean())
         spent_validating += time.perf_counter() - t_val
@@ -180,8 +269,8 @@ def train_model(
             state = {"epoch": epoch, "optimizer": opt.state_dict(), "generator": gen.get_state(), "losses": records}
             on_epoch(epoch, model, state)
         if progress:  # the validation part only when there is a validation carve
-            val = f" val {rec['val_loss']:.6f} val IoU {rec['val_iou']:.3f}" if np.isfinite(rec["val_loss"]) else ""
-            print(f"epoch {epoch}/{params.epochs} loss {rec['train_loss']:.6f}{val}", file=sys.stderr, flush=True)
+            val_text = f" val {rec['val_loss']:.6f} val IoU {rec['val_iou']:.3f}" if np.isfinite(rec['val_loss']) else ""
+            print(f"epoch {epoch}/{params.epochs} loss {rec['train_loss']:.6f}{val_text}", file=sys.stderr, flush=True)
     model.eval().cpu()
     return model, pd.DataFrame(records)
 
@@ -191,6 +280,30 @@ def _xyxy(cxcywh: np.ndarray) -> np.ndarray:
     from rolo.utils.boxes import cxcywh_norm_to_xyxy
 
     return cxcywh_norm_to_xyxy(cxcywh, (1.0, 1.0))
+
+
+def load_training_videos(splits_json, videos: dict[str, tuple[str, str, str, str]], assoc_params: dict,
+                         kind: str = "coordinate") -> tuple[list[TrainingVideo], dict]:
+    """The training segments of ``videos`` (as :func:`train_job`'s) -> ``(videos, detector record)``.
+    Features and detections are opened memory-mapped: the segments' inputs read their features from
+    the files (:class:`LazyInputs`)."""
+    from rolo.data.sequences import load_sequence
+    from rolo.data.splits import read_splits
+    from rolo.detection.extraction import check_same_detector, detector_record, load_extracted
+
+    splits = read_splits(splits_json)
+    assoc = AssociationParams(**assoc_params)
+    prepared, detector = [], None
+    for video, (f, d, m, seq_dir) in sorted(videos.items()):
+        feats, dets, meta = load_extracted(f, d, m, mmap=True)
+        if detector is None:
+            detector = detector_record(meta)
+        check_same_detector(detector, meta, m)
+        seq = load_sequence(seq_dir, name=video)
+        tv = prepare_video(video, feats, dets, seq.gt, tuple(meta["image_wh"]), splits[video], assoc, kind)
+        if tv is not None:
+            prepared.append(tv)
+    return prepared, detector
 
 
 def train_job(
@@ -212,24 +325,10 @@ def train_job(
     and generator states too (the epoch sweep's checkpoints; about three times the size)."""
     from rolo.errors import RoloInputError
     from rolo.utils.io import atomic_path
-    from rolo.data.sequences import load_sequence
-    from rolo.data.splits import read_splits
-    from rolo.detection.extraction import DETECTOR_KEYS, check_same_detector, load_extracted
     from rolo.tracking.models import save_checkpoint
 
-    splits = read_splits(splits_json)
-    assoc = AssociationParams(**assoc_params)
     kind = model_params.get("kind", "coordinate")
-    prepared, detector = [], None
-    for video, (f, d, m, seq_dir) in sorted(videos.items()):
-        feats, dets, meta = load_extracted(f, d, m)
-        if detector is None:
-            detector = {k: meta[k] for k in DETECTOR_KEYS}
-        check_same_detector(detector, meta, m)
-        seq = load_sequence(seq_dir, name=video)
-        tv = prepare_video(video, feats, dets, seq.gt, tuple(meta["image_wh"]), splits[video], assoc, kind)
-        if tv is not None:
-            prepared.append(tv)
+    prepared, detector = load_training_videos(splits_json, videos, assoc_params, kind)
     cfg = ModelConfig(feature_dim=detector["feature_dim"], **model_params)
     extra = {"detector": detector, "association": dict(assoc_params), "train": dict(train_params),
              "videos": [v.name for v in prepared]}
