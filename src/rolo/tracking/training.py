@@ -10,8 +10,8 @@ the model kind's (:mod:`rolo.tracking.models`: MSE on the box for ``coordinate``
 
 Windows are read lazily (:class:`WindowDataset`): the features stay where ``np.load(mmap_mode="r")``
 opened them and each mini-batch gathers its windows' rows, so that memory holds per frame only the
-box part of the input (6 floats, the heatmap kind's mask ``GRID * GRID + 2``), not the features; the
-batches are those of the stacked inputs, value for value.
+associated box (the coordinate kind's 6 input floats; the heatmap kind's masks are encoded per batch),
+not the features; the batches are those of the stacked inputs, value for value.
 
 A run can stop after any epoch and resume from the checkpoint it saved (weights, Adam's state and
 the shuffling generator's state): ``n`` epochs then ``m`` more give the same weights as ``n + m``
@@ -45,11 +45,12 @@ class TrainParams:
 
 class LazyInputs:
     """A segment's per-frame inputs ``(L, C + B)`` as the features ``(L, C)`` (e.g. a slice of a
-    memory-mapped ``features.npy``, float32 or float16) and the box part ``(L, B)`` float32, joined
+    memory-mapped ``features.npy``, float32 or float16) and the box part ``(L, B)`` float32 (an array or
+    :class:`EncodedRows`), joined
     only for the rows asked for. The joined rows equal :func:`rolo.tracking.encoding.encode_for`'s
     value for value (it too only widens the features and rounds the box part to float32)."""
 
-    def __init__(self, features, tail: np.ndarray):
+    def __init__(self, features, tail: "np.ndarray | EncodedRows"):
         if len(features) != len(tail):
             raise ValueError(f"{len(features)} feature rows, {len(tail)} box rows")
         self.features, self.tail = features, tail
@@ -70,6 +71,24 @@ class LazyInputs:
 
     def __getitem__(self, key):
         return np.asarray(self)[key]
+
+
+class EncodedRows:
+    """The box part of a segment's inputs, encoded when rows are asked for (``rows[r]``): the
+    heatmap kind's is a ``GRID * GRID`` mask a frame (4 kB), too large to hold for millions of frames.
+    Each row is encoded on its own, so the rows equal those of the whole segment encoded at once."""
+
+    def __init__(self, kind: str, boxes: np.ndarray, conf: np.ndarray, lost: np.ndarray, image_wh):
+        self.kind, self.boxes, self.conf, self.lost, self.image_wh = kind, boxes, conf, lost, image_wh
+        self.shape = (len(boxes), int(self[np.arange(min(1, len(boxes)))].shape[1]))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, r) -> np.ndarray:
+        r = np.asarray(r, np.int64)
+        return encode_for(self.kind, np.zeros((len(r), 0), np.float32), self.boxes[r], self.conf[r], self.lost[r],
+                          self.image_wh)
 
 
 def rows_of(inputs, r: np.ndarray) -> np.ndarray:
@@ -106,9 +125,10 @@ def prepare_video(
     if a not in split.train_labels:
         raise ValueError(f"video {name}: the training segment's first frame {a + 1} has no usable label")
     boxes, conf, lost = associate(detections[a:b], gt[a], assoc)
-    # the features stay in their (memory-mapped) array; only the box part is encoded here
-    tail = encode_for(kind, np.zeros((b - a, 0), np.float32), boxes, conf, lost, image_wh)
-    inputs = LazyInputs(features[a:b], tail)
+    # the features stay in their (memory-mapped) array; the box part is encoded here (coordinate: 6
+    # floats a frame) or, for the heatmap kind's masks, when a batch asks for its rows
+    tail = EncodedRows(kind, boxes, conf, lost, image_wh)
+    inputs = LazyInputs(features[a:b], tail if kind == "heatmap" else tail[np.arange(b - a)])
     labelled = np.zeros(b - a, bool)
     labelled[np.asarray(split.train_labels, dtype=np.int64) - a] = True
     targets = np.full((b - a, 4), np.nan, np.float32)
