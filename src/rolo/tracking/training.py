@@ -80,7 +80,9 @@ class EncodedRows:
 
     def __init__(self, kind: str, boxes: np.ndarray, conf: np.ndarray, lost: np.ndarray, image_wh):
         self.kind, self.boxes, self.conf, self.lost, self.image_wh = kind, boxes, conf, lost, image_wh
-        self.shape = (len(boxes), int(self[np.arange(min(1, len(boxes)))].shape[1]))
+        width = encode_for(kind, np.zeros((1, 0), np.float32), np.full((1, 4), np.nan), np.zeros(1), np.zeros(1, bool),
+                           image_wh).shape[1]
+        self.shape = (len(boxes), int(width))
 
     def __len__(self) -> int:
         return self.shape[0]
