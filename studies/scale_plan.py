@@ -36,10 +36,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 WH = (1280, 720)  # LaSOT's most common frame size
-# LaSOT (Fan et al., CVPR 2019, arXiv:1809.07845): 1,400 videos, 3.52 M frames, 70 classes; protocol II
-# trains on 1,120 videos (16 per class, 2.83 M frames) and tests on 280 (4 per class, 0.69 M frames);
-# videos are 1,000 to 11,397 frames long (2,512 on average)
-LASOT = {"videos": 1400, "frames": 3_520_000, "train_videos": 1120, "train_frames": 2_830_000, "max_frames": 11_397}
+# LaSOT (Fan et al., CVPR 2019, arXiv:1809.07845): 1,400 videos, 3.52 M frames, 70 classes of 20 videos;
+# protocol II trains on 1,120 videos (16 per class) and tests on 280 (4 per class). Training frames: the
+# total pro rata, 3.52 M x 1,120 / 1,400 = 2.816 M. The longest video has about 11,400 frames (11,397)
+LASOT = {"videos": 1400, "frames": 3_520_000, "train_videos": 1120, "max_frames": 11_397}
+LASOT["train_frames"] = LASOT["frames"] * LASOT["train_videos"] // LASOT["videos"]
 # Ultralytics' YOLOv8 table (https://docs.ultralytics.com/models/yolov8/), YOLOv8s at 640 px, batch 1:
 GPU_MS = 1.20  # A100, TensorRT FP16
 CPU_ONNX_MS = 128.4  # CPU, ONNX
