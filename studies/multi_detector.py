@@ -69,6 +69,10 @@ SETTINGS: dict[str, dict] = {
 }
 
 
+FROZEN = "detection_delta_scale=0, iou_gate=0.1, app_redetect=0.9"
+"""The setting frozen by this study: ``ClosedLoopConfig``'s defaults since."""
+
+
 def make_val(work: Path, seed: int) -> None:
     from rolo.data.synthetic import SynthParams, write_sequence
 
@@ -183,15 +187,16 @@ def report(work: Path, res: dict, seeds: list[int]) -> str:
             n += len(v)
         if n:
             lines.append(f"| {name} | " + " | ".join(f"{p:.3f}" for p in per) + f" | {np.nanmean(per):.3f} | {wins}/{n} |")
-    lines += ["", "## Per Val video, `as trained` (mean over the 9 models) vs YOLO-only", "",
-              "| data seed | " + " | ".join(cl.VAL_SEQUENCES) + " |", "|---|" + "---|" * len(cl.VAL_SEQUENCES)]
-    for s in seeds:
-        y = res[f"{s}|yolo"]["per_video"]
-        r = [res[f"{s}|{e}|{k}|as trained"]["per_video"] for e in EXPS for k in TRAIN_SEEDS
-             if f"{s}|{e}|{k}|as trained" in res]
-        if r:
-            lines.append(f"| {s} | " + " | ".join(f"{np.mean([x[v] for x in r]):.2f} / {y[v]:.2f}"
-                                                  for v in cl.VAL_SEQUENCES) + " |")
+    for name in ("as trained", FROZEN):
+        lines += ["", f"## Per Val video, `{name}` (mean over the 9 models) / YOLO-only", "",
+                  "| data seed | " + " | ".join(cl.VAL_SEQUENCES) + " |", "|---|" + "---|" * len(cl.VAL_SEQUENCES)]
+        for s in seeds:
+            y = res[f"{s}|yolo"]["per_video"]
+            r = [res[f"{s}|{e}|{k}|{name}"]["per_video"] for e in EXPS for k in TRAIN_SEEDS
+                 if f"{s}|{e}|{k}|{name}" in res]
+            if r:
+                lines.append(f"| {s} | " + " | ".join(f"{np.mean([x[v] for x in r]):.2f} / {y[v]:.2f}"
+                                                      for v in cl.VAL_SEQUENCES) + " |")
     rr_path = work / "retrained.json"
     if rr_path.exists():
         rr = json.loads(rr_path.read_text())
