@@ -67,6 +67,15 @@ SETTINGS: dict[str, dict] = {
     "detection_delta_scale=0, iou_gate=0.1, app_redetect=0.9": {"detection_delta_scale": 0.0, "iou_gate": 0.1,
                                                                 "app_redetect": 0.9},
 }
+_FROZEN = {"detection_delta_scale": 0.0, "iou_gate": 0.1, "app_redetect": 0.9}
+ABLATION = {
+    # after freezing: what each part contributes to the frozen design, at inference (the grid's models)
+    "frozen, no appearance model": _FROZEN | {"appearance": False},
+    "frozen, start-frame appearance only": _FROZEN | {"online_appearance": False},
+    "frozen, no box without detection (coast unrefined)": _FROZEN | {"refine_without_detection": False},
+    "frozen, open loop (associator picks)": _FROZEN | {"loop": "open"},
+}
+SETTINGS.update(ABLATION)
 
 
 FROZEN = "detection_delta_scale=0, iou_gate=0.1, app_redetect=0.9"
