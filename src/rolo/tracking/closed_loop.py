@@ -419,6 +419,16 @@ def save_closed_loop(path, model: ClosedLoopLSTM, extra: dict | None = None,
         torch.save(payload, tmp)
 
 
+def config_from_checkpoint(recorded: dict) -> ClosedLoopConfig:
+    """A checkpoint's recorded settings -> its :class:`ClosedLoopConfig`. A setting added after the
+    checkpoint was written takes the value that reproduces how it was trained and tracked (a
+    checkpoint without ``detection_delta_scale`` refined every box: 1.0), not today's default."""
+    c = {"detection_delta_scale": 1.0} | dict(recorded)
+    for k in ("search_sizes", "app_sizes"):
+        c[k] = tuple(c[k])
+    return ClosedLoopConfig(**c)
+
+
 def load_closed_loop(path) -> tuple[ClosedLoopLSTM, AppearanceParams, dict]:
     """Load with ``weights_only=True`` -> ``(model in eval mode, appearance params, checkpoint dict)``."""
     from rolo.errors import RoloInputError
@@ -429,10 +439,7 @@ def load_closed_loop(path) -> tuple[ClosedLoopLSTM, AppearanceParams, dict]:
         raise RoloInputError(f"{path}: no such file") from None
     if not isinstance(ckpt, dict) or "closed_loop" not in ckpt:
         raise RoloInputError(f"{path}: not a closed-loop rolo checkpoint")
-    c = dict(ckpt["closed_loop"])
-    for k in ("search_sizes", "app_sizes"):
-        c[k] = tuple(c[k])
-    model = ClosedLoopLSTM(ClosedLoopConfig(**c))
+    model = ClosedLoopLSTM(config_from_checkpoint(ckpt["closed_loop"]))
     model.load_state_dict(ckpt["state_dict"])
     return model.eval(), AppearanceParams(**ckpt["appearance"]), ckpt
 
