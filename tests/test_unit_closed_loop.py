@@ -290,3 +290,27 @@ def test_training_on_memory_mapped_float16_maps_equals_training_on_float32_copie
         closed_loop_job.train_job("splits.json", {"S": files}, {"steps": 3}, {}, {}, tmp_path / "m.pt", tmp_path / "l.csv")
     (seg,) = seen
     assert all(isinstance(m, np.memmap) for m in seg.frames.neck) and isinstance(seg.frames.detections, np.memmap)
+
+
+def test_a_checkpoint_written_before_detection_delta_scale_keeps_refining(tmp_path):
+    """Round 3 made 0 the default; a checkpoint that does not record it was trained and tracked with 1."""
+    model = tiny_model(detection_delta_scale=1.0)
+    save_closed_loop(tmp_path / "old.pt", model, {}, AppearanceParams())
+    ckpt = torch.load(tmp_path / "old.pt", weights_only=True)
+    del ckpt["closed_loop"]["detection_delta_scale"]
+    torch.save(ckpt, tmp_path / "old.pt")
+    assert load_closed_loop(tmp_path / "old.pt")[0].cfg.detection_delta_scale == 1.0
+    save_closed_loop(tmp_path / "new.pt", tiny_model(), {}, AppearanceParams())
+    assert load_closed_loop(tmp_path / "new.pt")[0].cfg.detection_delta_scale == 0.0
+
+
+@pytest.mark.parametrize("scale", [0.0, 1.0])
+def test_a_chosen_detection_is_the_output_unless_refined(scale):
+    gt, dets, neck, feats = scenario()
+    tracker = ClosedLoopTracker(tiny_model(detection_delta_scale=scale), IMAGE_WH, META)
+    boxes = [b for _, b in iter_track(tracker, VideoFrames(feats, dets, None, neck), gt[0], 0, len(gt))]
+    chosen = [t for t in range(1, len(gt)) if t not in (5, 6)]  # the target's detection every frame but 5-6
+    same = [np.allclose(np.asarray(boxes[t]), dets[t, 1, :4], atol=1e-4) for t in chosen]
+    assert all(same) if scale == 0.0 else not any(same)
+    coasted = [np.allclose(np.asarray(boxes[t]), dets[t, 1, :4], atol=1e-4) for t in (5, 6)]
+    assert not any(coasted)  # frames 5-6 have no detection of the target: the LSTM places the box

@@ -22,6 +22,8 @@ target is. Here, per frame ``t`` (boxes 0-based ``xyxy`` original-frame pixels t
 4. **The box.** Over the last ``steps`` frames the LSTM outputs a correction of the reference box
    (R-CNN parameterisation, zero-initialised head: untrained it returns the reference). With no
    detection it refines the motion-predicted box from the maps, i.e. it produces a box anyway.
+   A chosen detection's correction is scaled by ``detection_delta_scale`` (default 0: the chosen
+   detection is the output; 1 = the round-2 design, which refined every box).
 
 **Training sees what tracking sees**: the training segments are tracked by this very tracker
 (:func:`rollouts`, started from labelled frames, start boxes jittered), the per-frame inputs it
@@ -29,9 +31,12 @@ built are recorded, and the LSTM learns to move each labelled frame's reference 
 truth; then the trained model tracks again and the new rollouts are added (DAgger-style rounds), so
 the inputs of the last round are those of its own closed loop. Mini-batched (Adam, smooth L1).
 
-Defaults = the design frozen on validation sequences (``studies/closed_loop.md``): re-detection needs
-appearance >= 0.7; a box without a detection keeps its size and the velocity then decays by 0.8 a
-frame instead of following the coasted boxes.
+Defaults = the design frozen on validation sequences: ``studies/closed_loop.md`` (rounds 1-2, one
+detector): a box without a detection keeps its size and the velocity then decays by 0.8 a frame
+instead of following the coasted boxes; ``studies/multi_detector.md`` (round 3, the validation
+sequences of all three data seeds, each with its own detector): a chosen detection is not refined
+(``detection_delta_scale=0``), candidates need IoU >= 0.1 with the predicted box (``iou_gate``, was
+0.3) and re-detection away from it needs appearance >= 0.9 (``app_redetect``, was 0.7).
 
 Ablation switches (:class:`ClosedLoopConfig`): ``inputs="global"`` (pooled frame features instead
 of RoI features), ``loop="open"`` (reference = :class:`rolo.tracking.association.Associator`'s box, which never
@@ -75,15 +80,19 @@ class ClosedLoopConfig:
     appearance: bool = True
     online_appearance: bool = True
     refine_without_detection: bool = True
-    iou_gate: float = 0.3
+    iou_gate: float = 0.1
     redetect_conf: float = 0.5
     app_weight: float = 0.5
-    app_redetect: float = 0.7
+    app_redetect: float = 0.9
     app_update: float = 0.5
     velocity_momentum: float = 0.7
     coast_velocity_decay: float | None = 0.8  # None: velocity follows the outputs also without a detection;
     # else it is not updated from coasted outputs and decays by this factor per coasted frame
     coast_keep_size: bool = True  # without a detection the refinement moves the box but keeps its size
+    keep_detection_conf: float | None = None  # None: as detection_delta_scale says; else a chosen detection
+    # at least this confident is the output as it is
+    detection_delta_scale: float = 0.0  # the LSTM's correction of a chosen detection is scaled by this: 0 = the
+    # chosen detection is the output (the LSTM still reads every frame and places the box without one)
 
     def __post_init__(self):
         if self.inputs not in INPUTS:
@@ -235,6 +244,10 @@ class ClosedLoopTracker:
                 delta = self.model(torch.from_numpy(np.stack(self.window))[None])[0].numpy().astype(np.float64)
             if not has_det and cfg.coast_keep_size:
                 delta[2:] = 0.0
+            if has_det:
+                delta = delta * cfg.detection_delta_scale
+                if cfg.keep_detection_conf is not None and conf >= cfg.keep_detection_conf:
+                    delta[:] = 0.0
             out = apply_delta(ref, delta)
         else:
             out = ref.copy()
@@ -406,6 +419,16 @@ def save_closed_loop(path, model: ClosedLoopLSTM, extra: dict | None = None,
         torch.save(payload, tmp)
 
 
+def config_from_checkpoint(recorded: dict) -> ClosedLoopConfig:
+    """A checkpoint's recorded settings -> its :class:`ClosedLoopConfig`. A setting added after the
+    checkpoint was written takes the value that reproduces how it was trained and tracked (a
+    checkpoint without ``detection_delta_scale`` refined every box: 1.0), not today's default."""
+    c = {"detection_delta_scale": 1.0} | dict(recorded)
+    for k in ("search_sizes", "app_sizes"):
+        c[k] = tuple(c[k])
+    return ClosedLoopConfig(**c)
+
+
 def load_closed_loop(path) -> tuple[ClosedLoopLSTM, AppearanceParams, dict]:
     """Load with ``weights_only=True`` -> ``(model in eval mode, appearance params, checkpoint dict)``."""
     from rolo.errors import RoloInputError
@@ -416,10 +439,7 @@ def load_closed_loop(path) -> tuple[ClosedLoopLSTM, AppearanceParams, dict]:
         raise RoloInputError(f"{path}: no such file") from None
     if not isinstance(ckpt, dict) or "closed_loop" not in ckpt:
         raise RoloInputError(f"{path}: not a closed-loop rolo checkpoint")
-    c = dict(ckpt["closed_loop"])
-    for k in ("search_sizes", "app_sizes"):
-        c[k] = tuple(c[k])
-    model = ClosedLoopLSTM(ClosedLoopConfig(**c))
+    model = ClosedLoopLSTM(config_from_checkpoint(ckpt["closed_loop"]))
     model.load_state_dict(ckpt["state_dict"])
     return model.eval(), AppearanceParams(**ckpt["appearance"]), ckpt
 

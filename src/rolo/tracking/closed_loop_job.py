@@ -63,12 +63,9 @@ def tracker(spec, assoc=None, image_wh=None, model=None) -> PipelineTracker:
 def load(ckpt: dict):
     """A closed-loop model from a loaded checkpoint dict (see :func:`rolo.tracking.models.load_checkpoint`)."""
     from rolo.tracking.appearance import AppearanceParams
-    from rolo.tracking.closed_loop import ClosedLoopConfig, ClosedLoopLSTM
+    from rolo.tracking.closed_loop import ClosedLoopLSTM, config_from_checkpoint
 
-    c = dict(ckpt["closed_loop"])
-    for k in ("search_sizes", "app_sizes"):
-        c[k] = tuple(c[k])
-    model = ClosedLoopLSTM(ClosedLoopConfig(**c))
+    model = ClosedLoopLSTM(config_from_checkpoint(ckpt["closed_loop"]))
     model.load_state_dict(ckpt["state_dict"])
     model.kind = KIND
     model.app_params = AppearanceParams(**ckpt["appearance"])
