@@ -289,3 +289,18 @@ def test_workflow_mistakes_stop_the_planning_naming_the_setting(cross_run, chang
     write_config(tmp_path, config)  # an empty workdir: the whole graph is planned
     proc = snakemake(tmp_path, "results/xlasot/aos.csv", "-n", check=False)
     assert proc.returncode != 0 and re.search(message, proc.stderr + proc.stdout), proc.stderr[-3000:]
+
+
+def test_a_finetuned_detector_trains_on_the_other_datasets_labelled_frames(cross_run, tmp_path):
+    """detector: finetuned on a cross-dataset experiment: one fine-tuning job, whose sequences are
+    the two LaSOT views only (never D or E, the scored videos), then extraction per (detector, video)."""
+    config = cross_config(cross_run["root"])
+    config["experiments"]["xlasot"]["detector"] = "finetuned"
+    write_config(tmp_path, config)
+    proc = snakemake(tmp_path, "results/xlasot/aos.csv", "-n", "-p", "--rerun-triggers", "mtime")
+    jobs = planned_jobs(proc)
+    assert jobs["train_detector_ft"] == 1 and jobs["extract_features_ft"] == 4 and "extract_features" not in jobs, jobs
+    block = re.search(r"rule train_detector_ft:\n(.*?)\n\n", proc.stdout, re.S).group(1)
+    inputs = re.search(r"input: (.*)", block).group(1).split(", ")
+    seqs = sorted(p for p in inputs if p.endswith("groundtruth_rect.txt"))
+    assert seqs == [f"resources/datasets/lasot/{n}/groundtruth_rect.txt" for n in ("airplane-2", "bear-1")], inputs
