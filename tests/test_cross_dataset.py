@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY_CONFIG, planned_jobs, snakemake, write_config
+from conftest import REPO, TINY_CONFIG, planned_jobs, snakemake, write_config
 from rolo.data import sources
 from rolo.data.sequences import list_frames, load_sequence, read_otb_boxes
 from rolo.data import splits as sp
@@ -124,6 +124,21 @@ def test_sources_given_by_split_resolve_into_videos(tmp_path):
     assert len(ids) == 1120 + 2 and ids[-2:] == ["got10k__GOT-10k_Val_000002", "got10k__GOT-10k_Val_000001"]
     assert "lasot__airplane-2" in ids and "lasot__airplane-1" not in ids  # airplane-1 is a LaSOT test video
     assert resolve_sources(XLASOT, {}) == XLASOT and resolve_sources({"split": "disjoint"}, {}) == {"split": "disjoint"}
+
+
+def test_the_cross_dataset_config_passes_the_checks_and_the_schema():
+    import yaml
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    extra = yaml.safe_load((REPO / "config/cross_dataset.yaml").read_text())
+    config.update(extra)
+    check_experiments(config["experiments"])
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    kinds = {n: e["split"] for n, e in config["experiments"].items()}
+    assert kinds == {"exp1": "disjoint", "xlasot": "cross_dataset", "xgot10k": "cross_dataset", "xboth": "cross_dataset"}
+    for name in ("xlasot", "xgot10k", "xboth"):  # the same test videos as exp1, never trained on
+        assert sp.test_videos(config["experiments"][name]) == config["experiments"]["exp1"]["test"]
 
 
 # --- the OTB-layout view ----------------------------------------------------------------------------

@@ -56,6 +56,8 @@ if DATASETS:
             frames=lambda wc: frames_identity(
                 data_sources.video_id(wc.dataset, wc.name)
             ),
+            # the ground truth and flag files beside the frames (LaSOT) or among them (GOT-10k)
+            labels=lambda wc: folder_identity(source_input(wc.dataset, wc.name)),
             code=code_hash("data.sources"),
         script:
             "../scripts/source_sequence.py"
