@@ -296,6 +296,8 @@ def test_cross_dataset_trains_on_lasot_and_scores_every_test_frame(cross_run):
         (lambda c: c.pop("datasets"), r"experiments\.xlasot: reads dataset lasot, which datasets\.lasot does not declare"),
         (lambda c: c["experiments"]["xlasot"]["test"].update(dataset="otb"),
          r"experiments\.xlasot\.test\.dataset: otb, but this run's dataset is synthetic"),
+        (lambda c: c["experiments"]["xlasot"]["test"].update(videos=["lasot__D"]),
+         r"experiments\.xlasot: \['lasot__D'\] are named like another dataset's videos"),
     ],
 )
 def test_workflow_mistakes_stop_the_planning_naming_the_setting(cross_run, change, message, tmp_path):

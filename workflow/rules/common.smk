@@ -176,6 +176,22 @@ def _check_config():
         )
     main = "otb" if OTB else "synthetic" if SYNTHETIC else "main"
     for name, exp in EXPERIMENTS.items():
+        if exp["split"] == CROSS_DATASET:
+            main_names = [
+                v
+                for key in ("train", "test")
+                for src in (exp[key] if isinstance(exp[key], list) else [exp[key]])
+                if src["dataset"] in data_sources.MAIN_NAMES
+                for v in src["videos"]
+            ]
+        else:
+            main_names = list(experiment_videos(exp))
+        clash = [v for v in main_names if data_sources.is_source_video(v)]
+        if clash:
+            raise WorkflowError(
+                f"experiments.{name}: {clash} are named like another dataset's videos "
+                f"(<dataset>__<name>, {', '.join(data_sources.SOURCES)}); rename these videos of the main dataset"
+            )
         if exp["split"] == "disjoint":
             both = sorted(set(exp["train"]) & set(exp["test"]))
             if both:
