@@ -15,14 +15,19 @@ sys.path.insert(0, str(Path(workflow.main_snakefile).resolve().parent / "src"))
 
 from rolo.errors import RoloInputError
 from rolo.data.splits import (
+    CROSS_DATASET,
     SPLITS,
+    check_cross_dataset,
     experiment_detector,
+    experiment_sources,
     experiment_settings,
     experiment_videos,
     finetuned_twins,
+    resolve_sources,
     test_videos,
     train_videos,
 )
+from rolo.data import sources as data_sources
 from rolo.data.otb import find_entry, find_folder
 from rolo.evaluation.scoring import result_file, timing_file
 from rolo.evaluation.tables import PAPER_FILES, parse_setting
@@ -46,7 +51,35 @@ class Experiments(dict):
         return experiment_settings(dict(self), name)
 
 
-EXPERIMENTS = Experiments(config["experiments"])
+DATASETS = {k: v for k, v in (config.get("datasets") or {}).items() if v}
+"""Extra datasets beside ``dataset`` (config ``datasets``): ``{lasot|got10k: {root: ...}}``, read in
+place; cross_dataset experiments name their videos (rolo.data.sources)."""
+SOURCE_VIEWS = "resources/datasets"
+"""Where the OTB-layout views of the extra datasets' videos go (rolo.data.sources.link_source_sequence)."""
+
+
+def _resolved_experiments():
+    """The configured experiments, each cross_dataset source given by ``split`` resolved into its
+    videos; a source whose dataset is not declared in ``datasets`` stops the planning.
+    """
+    out = {}
+    for name, exp in config["experiments"].items():
+        if exp["split"] == CROSS_DATASET:
+            missing = sorted(experiment_sources(exp) - {"main"} - set(DATASETS))
+            if missing:
+                raise WorkflowError(
+                    f"experiments.{name}: reads dataset {missing[0]}, which datasets.{missing[0]} does not "
+                    f"declare; set datasets.{missing[0]}.root to a local copy"
+                )
+            try:
+                exp = resolve_sources(exp, {k: v["root"] for k, v in DATASETS.items()})
+            except RoloInputError as e:
+                raise WorkflowError(f"experiments.{name} (datasets): {e}") from None
+        out[name] = exp
+    return out
+
+
+EXPERIMENTS = Experiments(_resolved_experiments())
 TWINS = finetuned_twins(EXPERIMENTS)
 TRACKERS = config["trackers"]
 EXTERNAL = config.get("external") or {}
@@ -109,6 +142,11 @@ def experiment_video_set():
     return sorted({v for e in EXPERIMENTS.values() for v in experiment_videos(e)})
 
 
+def main_video_set():
+    """The experiments' videos of the run's main dataset (``dataset``), without the extra datasets'."""
+    return [v for v in experiment_video_set() if not data_sources.is_source_video(v)]
+
+
 def scored_video_set():
     return sorted({v for e in EXPERIMENTS.values() for v in test_videos(e)})
 
@@ -136,13 +174,45 @@ def _check_config():
             f"extraction.neck: {needs_neck} read the stored neck maps; set extraction.neck (e.g. "
             "{levels: [1, 2]}) or leave these trackers out of `trackers`"
         )
+    main = "otb" if OTB else "synthetic" if SYNTHETIC else "main"
     for name, exp in EXPERIMENTS.items():
+        if exp["split"] == CROSS_DATASET:
+            main_names = [
+                v
+                for key in ("train", "test")
+                for src in (exp[key] if isinstance(exp[key], list) else [exp[key]])
+                if src["dataset"] in data_sources.MAIN_NAMES
+                for v in src["videos"]
+            ]
+        else:
+            main_names = list(experiment_videos(exp))
+        clash = [v for v in main_names if data_sources.is_source_video(v)]
+        if clash:
+            raise WorkflowError(
+                f"experiments.{name}: {clash} are named like another dataset's videos "
+                f"(<dataset>__<name>, {', '.join(data_sources.SOURCES)}); rename these videos of the main dataset"
+            )
         if exp["split"] == "disjoint":
             both = sorted(set(exp["train"]) & set(exp["test"]))
             if both:
                 raise WorkflowError(
                     f"experiments.{name}: videos both in train and test: {both}"
                 )
+        if exp["split"] == CROSS_DATASET:
+            try:  # again, now that sources given by split are resolved into videos
+                check_cross_dataset(name, exp)
+            except ValueError as e:
+                raise WorkflowError(str(e)) from None
+            for key in ("train", "test"):
+                for src in exp[key] if isinstance(exp[key], list) else [exp[key]]:
+                    if (
+                        src["dataset"] in ("otb", "synthetic")
+                        and src["dataset"] != main
+                    ):
+                        raise WorkflowError(
+                            f"experiments.{name}.{key}.dataset: {src['dataset']}, but this run's dataset is "
+                            f"{main} (write main or {main})"
+                        )
     bad = [
         e for e in FINETUNE_COMPARE if e not in EXPERIMENTS or f"{e}_ft" not in TWINS
     ]
@@ -160,7 +230,7 @@ def _check_config():
                 "or validated on videos it is evaluated on"
             )
     if SYNTHETIC:
-        needed = set(experiment_video_set())
+        needed = set(main_video_set())
         if DETECTOR_TRAIN:
             needed |= set(DETECTOR_TRAIN["sequences"]) | set(DETECTOR_TRAIN["val"])
         missing = sorted(needed - set(SYNTHETIC["sequences"]))
@@ -178,7 +248,7 @@ def _check_config():
                 f"(config/config.yaml sets it; set {key}: null to run none)"
             )
     if OTB:
-        needed = set(experiment_video_set())
+        needed = set(main_video_set())
         if DETECTOR_TRAIN:
             needed |= set(DETECTOR_TRAIN["sequences"]) | set(DETECTOR_TRAIN["val"])
         for v in sorted(needed):
@@ -209,10 +279,28 @@ def seq_dir(video):
     return f"{SEQUENCES}/{video}"
 
 
+def source_view(video):
+    """The OTB-layout view of an extra dataset's video (``<dataset>__<name>``)."""
+    dataset, name = data_sources.parse_video_id(video)
+    return f"{SOURCE_VIEWS}/{dataset}/{name}"
+
+
+def source_root(dataset):
+    return DATASETS[dataset]["root"]
+
+
 def sequence_files(video):
     """A sequence's ground truth and image folder (and, for OTB, the record of the scoring protocol
     it was prepared for): generated by the data rules for the demo, prepared from the OTB folders
-    for OTB. Scripts find the sequence folder as the ground truth's parent."""
+    for OTB, and for an extra dataset's video (``datasets``) its view under SOURCE_VIEWS. Scripts
+    find the sequence folder as the ground truth's parent."""
+    if data_sources.is_source_video(video):
+        d = source_view(video)
+        return {
+            "gt": f"{d}/groundtruth_rect.txt",
+            "img": f"{d}/img",
+            "source": f"{d}/{data_sources.SOURCE_JSON}",
+        }
     if OTB:
         d = seq_dir(video)
         return {
@@ -275,6 +363,17 @@ def keyed(per_video):
 
 def sequences_of(videos):
     return keyed({v: sequence_files(v) for v in videos})
+
+
+def source_input(dataset, name):
+    """The sequence folder of an extra dataset's video, in the local copy datasets.<dataset>.root
+    (read in place, never written to)."""
+    try:
+        return str(data_sources.source_folder(dataset, source_root(dataset), name))
+    except RoloInputError as e:
+        raise WorkflowError(
+            f"datasets.{dataset}.root: {e}. Point it at a local {dataset} copy holding the video"
+        ) from None
 
 
 def otb_source(video):

@@ -21,7 +21,7 @@ if OTB:
                 "results/benchmarks/download_otb/{folder}.tsv"
             wildcard_constraints:
                 folder="|".join(
-                    sorted({find_entry(v).folder for v in experiment_video_set()})
+                    sorted({find_entry(v).folder for v in main_video_set()})
                 )
                 or "^$",
             localrule: True

@@ -2,9 +2,11 @@
 # sizes, mtime_ns), carried as `params: frames=...` by every rule that reads frames, so that a frame
 # overwritten, added or deleted in place reruns those jobs (a directory() input is compared by the
 # folder's mtime only). Computed only for folders this workflow does not write: the user's folders
-# under dataset.root, or dataset.otb.otb_root's. Generated folders (the demo's synthesize, OTB
-# downloads) are outputs of this workflow, tracked as such; their value is None, so that a first run
-# (folders absent) and a second (present) agree and a rerun plans nothing.
+# under dataset.root, dataset.otb.otb_root's, or an extra dataset's (datasets.<name>.root; a video
+# <dataset>__<name> is read through its view of links, so the identity is of the copy's frames).
+# Generated folders (the demo's synthesize, OTB downloads) are outputs of this workflow, tracked as
+# such; their value is None, so that a first run (folders absent) and a second (present) agree and
+# a rerun plans nothing.
 import functools
 import os
 
@@ -15,7 +17,16 @@ def frames_folder(video):
     """The image folder whose identity reruns ``video``'s frame readers; None for generated ones
     (and for all with ROLO_FRAME_IDENTITY=off, the benchmark's switch: benchmarks/identity.py).
     """
-    if SYNTHETIC or os.environ.get("ROLO_FRAME_IDENTITY") == "off":
+    if os.environ.get("ROLO_FRAME_IDENTITY") == "off":
+        return None
+    dataset, name = data_sources.parse_video_id(video)
+    # an extra dataset's frames (datasets.<dataset>.root), not ours
+    if dataset is not None:
+        try:
+            return str(data_sources.frames_folder(dataset, source_root(dataset), name))
+        except RoloInputError:
+            return None  # reported by the rule that links the video
+    if SYNTHETIC:
         return None
     if OTB:
         if not OTB_LOCAL:

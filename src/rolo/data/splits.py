@@ -20,6 +20,14 @@ Split kinds, an experiment's ``split`` (all frame indices 0-based, ranges half-o
 ``sparse_labels``  (exp3) every frame is a training input but only every ``label_every``-th frame's
                    label is used (frames 0, k, 2k, ...); tracking runs from frame 0 and only the
                    unlabelled frames are scored. Transductive: the model has seen the test frames.
+``cross_dataset``  as ``disjoint``, but ``train`` and ``test`` each name a *source*
+                   ``{dataset, videos | split}`` (``train``: one or a list): the run's main dataset
+                   (``main``, or ``otb`` / ``synthetic`` naming it) or an extra dataset of config
+                   ``datasets`` (``lasot``, ``got10k``; :mod:`rolo.data.sources`), whose videos get
+                   namespaced ids (``lasot__airplane-1``). Training videos train on all their
+                   frames (absent frames carry no label); test videos are tracked from frame 0 and
+                   every frame is scored. No training video may be a test video
+                   (:func:`scored_training_videos`). Test sources are main-dataset videos only.
 
 An experiment's ``detector`` (any split kind) is ``default``, the workflow's detector, or
 ``finetuned``: the workflow's detector fine-tuned on this experiment's labelled training frames only
@@ -38,12 +46,20 @@ import numpy as np
 from rolo.utils.boxes import otb_to_xyxy, xyxy_to_otb
 
 SPLITS = ("disjoint", "held_out_tail", "sparse_labels")
-"""Split kinds (how an experiment divides frames into training and test; not the scoring protocol)."""
+"""Split kinds within one dataset (how an experiment divides frames into training and test; not the
+scoring protocol)."""
+CROSS_DATASET = "cross_dataset"
+"""The split kind across datasets: train on one source's videos, test on another's."""
+SPLIT_KINDS = (*SPLITS, CROSS_DATASET)
+"""Every split kind an experiment may name."""
 SPLIT_NOTES = {
     "disjoint": "One-pass (OTB OPE) on videos never used in training; tracking starts at frame 1 with its ground-truth box.",
     "held_out_tail": "Trained on the first part of every video; tracked from the first held-out frame, given its box; only held-out frames are scored.",
     "sparse_labels": "**Transductive: trained on the test videos' frames** (labels of every k-th frame used); tracked from frame 1; "
     "only the unlabelled frames are scored. Not a one-pass result.",
+    "cross_dataset": "Cross-dataset one-pass: trained on all frames of other videos (the experiment's `train`, e.g. "
+    "another dataset's; frames whose target is absent carry no label); the test videos are tracked from frame 1 with "
+    "its ground-truth box and every frame is scored (OTB OPE).",
 }
 """What each split kind means for the scores (written above every experiment's tables)."""
 
@@ -57,6 +73,7 @@ SPLIT_KEYS = {
     "disjoint": {"required": ("train", "test"), "optional": ()},
     "held_out_tail": {"required": ("videos",), "optional": ("train_fraction",)},
     "sparse_labels": {"required": ("videos",), "optional": ("label_every",)},
+    "cross_dataset": {"required": ("train", "test"), "optional": ()},
 }
 """The keys of an experiment of each split kind, besides ``split``."""
 
@@ -77,8 +94,8 @@ def check_experiments(experiments: dict) -> None:
                 f"write split: {exp['protocol']}"
             )
         kind = exp.get("split")
-        if kind not in SPLITS:
-            raise ValueError(f"{where}.split: {kind!r} is not a split kind; allowed: {', '.join(SPLITS)}")
+        if kind not in SPLIT_KINDS:
+            raise ValueError(f"{where}.split: {kind!r} is not a split kind; allowed: {', '.join(SPLIT_KINDS)}")
         keys = SPLIT_KEYS[kind]
         allowed = ("split", *keys["required"], *keys["optional"], "detector")
         for key in exp:
@@ -101,6 +118,101 @@ def check_experiments(experiments: dict) -> None:
             f = exp["train_fraction"]
             if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
                 raise ValueError(f"{where}.train_fraction: {f!r}; allowed: a number between 0 and 1 (exclusive)")
+        if kind == CROSS_DATASET:
+            check_cross_dataset(name, exp)
+
+
+def _sources(exp: dict, key: str) -> list[dict]:
+    value = exp[key]
+    return list(value) if isinstance(value, list) else [value]
+
+
+def check_cross_dataset(name: str, exp: dict) -> None:
+    """Check a ``cross_dataset`` experiment's sources (before or after :func:`resolve_sources`):
+    each a mapping naming a ``dataset`` and either ``videos`` or ``split``; test sources from the
+    main dataset only; no training video scored (:func:`scored_training_videos`). Raises
+    :class:`ValueError` with one line naming the setting."""
+    from rolo.data.sources import MAIN_NAMES, SOURCE_SPLITS, SOURCES
+
+    where = f"experiments.{name}"
+    for key in ("train", "test"):
+        sources = _sources(exp, key)
+        if key == "test" and isinstance(exp[key], list):
+            raise ValueError(f"{where}.test: one source (a mapping), not a list: an experiment is scored by one protocol")
+        if not sources:
+            raise ValueError(f"{where}.{key}: at least one source {{dataset: ..., videos: [...]}}")
+        for src in sources:
+            if not isinstance(src, dict) or "dataset" not in src:
+                raise ValueError(f"{where}.{key}: a source is a mapping {{dataset: ..., videos: [...] or split: ...}}, not {src!r}")
+            ds = src["dataset"]
+            if ds not in (*MAIN_NAMES, *SOURCES):
+                raise ValueError(f"{where}.{key}.dataset: {ds!r}; allowed: {', '.join((*MAIN_NAMES, *SOURCES))}")
+            if key == "test" and ds in SOURCES:
+                raise ValueError(
+                    f"{where}.test.dataset: {ds} is not supported as a test set yet (its own scoring protocol is "
+                    f"`rolo score --dataset`, docs/datasets.md); allowed: {', '.join(MAIN_NAMES)}"
+                )
+            extra = sorted(set(src) - {"dataset", "videos", "split"})
+            if extra:
+                raise ValueError(f"{where}.{key}.{extra[0]}: not a setting of a source; allowed: dataset, videos, split")
+            if ("videos" in src) == ("split" in src):
+                raise ValueError(f"{where}.{key}: a source names either videos or split (one of them)")
+            if "split" in src and src["split"] not in SOURCE_SPLITS.get(ds, ()):
+                allowed = ", ".join(SOURCE_SPLITS.get(ds, ())) or f"none (list the {ds} videos)"
+                raise ValueError(f"{where}.{key}.split: {src['split']!r} for dataset {ds}; allowed: {allowed}")
+            if "videos" in src and (not isinstance(src["videos"], list) or not src["videos"]):
+                raise ValueError(f"{where}.{key}.videos: a list of at least one video name")
+    scored = scored_training_videos(exp)
+    if scored:
+        raise ValueError(
+            f"{where}.test: {scored} are training videos of this experiment ({where}.train); "
+            "a training video is never scored"
+        )
+
+
+def _source_ids(source: dict) -> list[str]:
+    from rolo.data.sources import video_id
+
+    if "videos" not in source:
+        raise ValueError(f"source {source!r}: its split is not resolved into videos (resolve_sources)")
+    return [video_id(source["dataset"], v) for v in source["videos"]]
+
+
+def scored_training_videos(exp: dict) -> list[str]:
+    """The video ids of a ``cross_dataset`` experiment both trained on and scored (none allowed);
+    sources given by ``split`` (not yet resolved) are left out."""
+    ids = lambda key: {v for s in _sources(exp, key) if isinstance(s, dict) and isinstance(s.get("videos"), list)
+                       for v in _source_ids(s)}
+    return sorted(ids("train") & ids("test"))
+
+
+def resolve_sources(exp: dict, roots: dict[str, str]) -> dict:
+    """A ``cross_dataset`` experiment with every source's ``split`` replaced by its ``videos``
+    (:func:`rolo.data.sources.source_names`; ``roots``: ``{dataset: root}`` of config ``datasets``);
+    any other experiment unchanged."""
+    if exp.get("split") != CROSS_DATASET:
+        return exp
+    from rolo.data.sources import source_names
+
+    def resolve(src: dict) -> dict:
+        if "split" not in src:
+            return src
+        names = source_names(src["dataset"], roots.get(src["dataset"]), src["split"])
+        return {"dataset": src["dataset"], "videos": list(names)}
+
+    out = dict(exp)
+    for key in ("train", "test"):
+        out[key] = [resolve(s) for s in exp[key]] if isinstance(exp[key], list) else resolve(exp[key])
+    return out
+
+
+def experiment_sources(exp: dict) -> set[str]:
+    """The datasets a ``cross_dataset`` experiment reads (``main`` for the run's main dataset)."""
+    from rolo.data.sources import MAIN_NAMES
+
+    if exp.get("split") != CROSS_DATASET:
+        return {"main"}
+    return {"main" if s["dataset"] in MAIN_NAMES else s["dataset"] for k in ("train", "test") for s in _sources(exp, k)}
 
 
 def given_experiments(merged: dict, configfiles) -> dict:
@@ -175,14 +287,14 @@ def make_split(
     train: tuple[int, int] | None = None
     test: tuple[int, int] | None = None
     labels = np.zeros(n, bool)
-    if split == "disjoint":
+    if split in ("disjoint", CROSS_DATASET):
         if role == "train":
             train = (0, n)
             labels[:] = True
         elif role == "test":
             test = (0, n)
         else:
-            raise ValueError(f"video {video}: role must be 'train' or 'test' under 'disjoint', not {role!r}")
+            raise ValueError(f"video {video}: role must be 'train' or 'test' under {split!r}, not {role!r}")
     elif split == "held_out_tail":
         k = int(np.floor(round(n * train_fraction, 9)))  # 90 * 0.7 is 62.999...: floor after rounding
         if not 1 <= k < n:
@@ -197,7 +309,7 @@ def make_split(
         labels[::label_every] = True
         test = (0, n)
     else:
-        raise ValueError(f"unknown split {split!r}; known: {SPLITS}")
+        raise ValueError(f"unknown split {split!r}; known: {SPLIT_KINDS}")
     labels &= valid
 
     start_box = None
@@ -221,7 +333,12 @@ def make_split(
 
 
 def experiment_videos(exp: dict) -> dict[str, str]:
-    """``{video: role}`` of an experiment config (role ``train``/``test`` under ``disjoint``, else ``both``)."""
+    """``{video: role}`` of an experiment config (role ``train``/``test`` under ``disjoint`` and
+    ``cross_dataset``, else ``both``); ``cross_dataset`` videos by id (:func:`rolo.data.sources.video_id`)."""
+    if exp["split"] == CROSS_DATASET:
+        roles = {v: "train" for v in train_videos(exp)}
+        roles.update({v: "test" for v in test_videos(exp)})
+        return roles
     if exp["split"] == "disjoint":
         roles = {v: "train" for v in exp["train"]}
         roles.update({v: "test" for v in exp["test"]})
@@ -267,10 +384,14 @@ def detector_training_frames(splits: dict[str, "VideoSplit"]) -> dict[str, tuple
 
 
 def test_videos(exp: dict) -> list[str]:
+    if exp["split"] == CROSS_DATASET:
+        return list(dict.fromkeys(v for s in _sources(exp, "test") for v in _source_ids(s)))
     return list(exp["test"]) if exp["split"] == "disjoint" else list(exp["videos"])
 
 
 def train_videos(exp: dict) -> list[str]:
+    if exp["split"] == CROSS_DATASET:
+        return list(dict.fromkeys(v for s in _sources(exp, "train") for v in _source_ids(s)))
     return list(exp["train"]) if exp["split"] == "disjoint" else list(exp["videos"])
 
 

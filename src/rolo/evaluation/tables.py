@@ -264,6 +264,8 @@ PAPER_NOTES = {
     "sparse_labels": "Ours: transductive (trained on the test videos' frames), scored on the unlabelled "
     "frames only. The ROLO-PyTorch port scored every frame, labelled ones included; the paper's protocol for this "
     "experiment is not one-pass either.",
+    "cross_dataset": "Ours: one-pass on videos of a dataset never trained on (trained on another dataset's videos). "
+    "The published figures trained and tested on OTB-30 videos, with the original YOLO (VOC) features.",
 }
 
 
