@@ -84,3 +84,22 @@ def test_extraction_ceilings_and_anchor_rows(bench_table):
     ours = anchor[anchor.measure.str.startswith("rolo track")]
     assert len(ours) == 1 and ours.iloc[0]["target"] == ">= 1.0" and "p95" in ours.iloc[0]["measure"]
     assert anchor[anchor.measure.str.startswith("Ultralytics model.track")].measure.str.contains("peak RSS").all()
+
+
+def test_profile_names_the_stages_of_a_tiny_extraction(tmp_path):
+    """``python -m benchmarks.profile`` on a tiny model: every run's stages are shares of its wall time,
+    and the forward pass is among them (no timing asserted)."""
+    sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks.profile import main
+
+        res = main(["--model", "yolov8n.yaml", "--imgsz", "64", "--frames", "4", "--size", "96x64",
+                    "--backends", "torch", "--out", str(tmp_path)])
+    finally:
+        sys.path.remove(str(REPO))
+    assert set(res["runs"]) == {"extraction torch, workers 2", "extraction torch, workers 0"}
+    for run in res["runs"].values():
+        shares = run["shares"]
+        assert run["frames_per_s"] > 0 and 0 < shares["forward (eager model)"] <= 1.0, run
+        assert all(0 <= v <= 1.0 for v in shares.values()), run
+    assert (tmp_path / "profile.md").read_text().count("| extraction torch") == 2
