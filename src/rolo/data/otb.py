@@ -35,8 +35,6 @@ import csv
 import difflib
 import functools
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +42,7 @@ import numpy as np
 
 from rolo.errors import RoloInputError
 from rolo.evaluation.protocols import check_protocol
-from rolo.utils.io import atomic_path, save_json
+from rolo.utils.io import atomic_path, link_frames, save_json
 from rolo.data.sequences import list_frames, read_otb_boxes
 
 CATALOG_PATH = Path(__file__).resolve().with_name("otb_catalog.csv")
@@ -218,16 +216,7 @@ def link_sequence(source: str | Path, entry: OtbEntry, protocol: str, out_dir: s
     frames = otb_frames(folder, entry, protocol)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    img = out_dir / "img"
-    tmp = Path(tempfile.mkdtemp(prefix=".img.partial-", dir=out_dir))
-    try:
-        for f in frames:
-            (tmp / f.name).symlink_to(f.resolve())
-        if img.exists():
-            shutil.rmtree(img)
-        tmp.rename(img)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    link_frames(frames, out_dir / "img")
     with atomic_path(out_dir / "groundtruth_rect.txt") as t:
         t.write_text("".join(_format_row(r) + "\n" for r in gt))
     first, last = entry.frame_range(protocol)

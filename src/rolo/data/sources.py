@@ -23,14 +23,12 @@ package's ``as_sequence()`` says, while they stay in the video as inputs.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from rolo.errors import RoloInputError
-from rolo.utils.io import atomic_path, save_json
+from rolo.utils.io import atomic_path, link_frames, save_json
 
 SOURCES = ("lasot", "got10k")
 """Extra datasets a run may declare (config ``datasets.<source>``)."""
@@ -133,18 +131,7 @@ def link_source_sequence(dataset: str, root: str | Path, name: str, out_dir: str
     valid = np.asarray(seq.valid, bool)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    img = out_dir / "img"
-    tmp = Path(tempfile.mkdtemp(prefix=".img.partial-", dir=out_dir))
-    try:
-        for f in seq.frames:
-            (tmp / f.name).symlink_to(Path(f).resolve())
-        if img.is_symlink() or img.is_file():
-            img.unlink()
-        elif img.exists():
-            shutil.rmtree(img)
-        tmp.rename(img)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    link_frames(seq.frames, out_dir / "img")
     with atomic_path(out_dir / "groundtruth_rect.txt") as t:
         t.write_text("".join(_row(b, v) + "\n" for b, v in zip(seq.boxes, valid)))
     meta = {

@@ -58,3 +58,24 @@ def save_npy(path: str | Path, array: np.ndarray) -> None:
 def save_json(path: str | Path, obj: object) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def link_frames(frames, img_dir: str | Path) -> None:
+    """Make ``img_dir`` a folder of symbolic links to ``frames`` (same file names), replacing what was
+    there only once every link exists: the links are made in a sibling temporary folder that is then
+    renamed, so a kill leaves either the old folder or the new one, never half of it."""
+    import shutil
+    import tempfile
+
+    img_dir = Path(img_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=".img.partial-", dir=img_dir.parent))
+    try:
+        for f in frames:
+            (tmp / Path(f).name).symlink_to(Path(f).resolve())
+        if img_dir.is_symlink() or img_dir.is_file():
+            img_dir.unlink()
+        elif img_dir.exists():
+            shutil.rmtree(img_dir)
+        tmp.rename(img_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
