@@ -314,3 +314,82 @@ def test_a_chosen_detection_is_the_output_unless_refined(scale):
     assert all(same) if scale == 0.0 else not any(same)
     coasted = [np.allclose(np.asarray(boxes[t]), dets[t, 1, :4], atol=1e-4) for t in (5, 6)]
     assert not any(coasted)  # frames 5-6 have no detection of the target: the LSTM places the box
+
+
+def test_a_kept_detection_skips_the_lstm_and_changes_no_bit():
+    """detection_delta_scale=0: the LSTM runs only on frames without a chosen detection (frames 5-6),
+    and the boxes are bit for bit those of a correction scaled by a vanishing factor."""
+    gt, dets, neck, feats = scenario()
+    model = tiny_model()
+    calls = []
+    model.register_forward_hook(lambda m, i, o: calls.append(1))
+    frames = VideoFrames(feats, dets, None, neck)
+    kept = [b for _, b in iter_track(ClosedLoopTracker(model, IMAGE_WH, META), frames, gt[0], 0, len(gt))]
+    assert len(calls) == 2  # frames 5 and 6
+    tiny = ClosedLoopTracker(model, IMAGE_WH, META, cfg=ClosedLoopConfig(**{**model.cfg.__dict__,
+                                                                            "detection_delta_scale": 1e-300}))
+    scaled = [b for _, b in iter_track(tiny, frames, gt[0], 0, len(gt))]
+    assert len(calls) == 2 + len(gt) - 1
+    assert all(np.array_equal(a, b) for a, b in zip(kept, scaled))
+
+
+class FixedAppearance:
+    """An appearance model whose scores are given: ``score`` returns ``values`` whatever it is shown."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values, np.float64)
+
+    def score(self, x):
+        assert len(x) == len(self.values)
+        return self.values
+
+
+def _selector(app_values, **cfg):
+    _, _, neck, _ = scenario()
+    tracker = ClosedLoopTracker(tiny_model(**cfg), IMAGE_WH, META)
+    tracker.app_model = FixedAppearance(app_values)
+    tracker.coasted = 0
+    maps = [torch.from_numpy(np.asarray(m[0], np.float32)) for m in neck]
+    return tracker, maps
+
+
+PRED = np.array([10.0, 10.0, 20.0, 20.0])
+
+
+@pytest.mark.parametrize("local_app,taken", [(None, False), (0.5, True), (0.7, False)])
+def test_local_re_detection_takes_a_look_alike_near_the_predicted_box_only_above_its_gate(local_app, taken):
+    d = np.array([[19.0, 10.0, 29.0, 20.0, 0.3, 0]])  # IoU 0.05 with PRED (< iou_gate), centre 9 px away (< 10)
+    tracker, maps = _selector([0.6], local_app=local_app)
+    ref, _, has_det, _, _ = tracker._select(d, PRED, maps)
+    assert has_det == taken and (np.array_equal(ref, d[0, :4]) if taken else np.array_equal(ref, PRED))
+    far = d + [[30.0, 0, 30.0, 0, 0, 0]]  # outside the search region: never local
+    assert not ClosedLoopTracker._select(tracker, far, PRED, maps)[2]
+
+
+def test_re_detection_gate_loosens_only_after_lost_after_frames():
+    d = np.array([[40.0, 30.0, 50.0, 40.0, 0.8, 0]])  # far away, confident, appearance 0.6 < app_redetect
+    tracker, maps = _selector([0.6], lost_after=3, app_redetect_lost=0.5)
+    for coasted, taken in [(0, False), (2, False), (3, True)]:
+        tracker.coasted = coasted
+        assert tracker._select(d, PRED, maps)[2] == taken
+
+
+def test_candidate_confidence_floor_and_weight():
+    d = np.array([[10.0, 10.0, 20.0, 21.0, 0.1, 0], [11.0, 10.0, 21.0, 20.0, 0.9, 0]])  # IoU 0.91 / 0.82
+    for kw, pick in [({}, 0), ({"conf_weight": 1.0}, 1), ({"cand_conf": 0.2}, 1)]:
+        tracker, maps = _selector([0.5, 0.5], **kw)
+        assert np.array_equal(tracker._select(d, PRED, maps)[0], d[pick, :4]), kw
+    tracker, maps = _selector([0.5], cand_conf=0.2)
+    assert not tracker._select(d[:1], PRED, maps)[2]  # the only overlapping detection is below the floor
+
+
+def test_training_on_no_detection_windows_only():
+    gt, dets, neck, feats = scenario(T=20)
+    seg = TrainSegment("S", VideoFrames(feats, dets, None, neck), gt, np.ones(len(gt), bool), 0, len(gt), IMAGE_WH, META)
+    cfg = ClosedLoopConfig(feature_dim=pooled_dim(META, (4, 2)), hidden=8, proj=8, steps=3)
+    p = ClosedLoopTrainParams(rounds=1, epochs=1, start_every=5, rollout_len=12)
+    _, all_log = train_closed_loop([seg], cfg, p)
+    _, nod_log = train_closed_loop([seg], cfg, ClosedLoopTrainParams(**{**p.__dict__, "train_on": "no_detection"}))
+    assert 0 < nod_log["rounds"][0]["trained"] < all_log["rounds"][0]["trained"]
+    with pytest.raises(ValueError, match="train_on"):
+        train_closed_loop([seg], cfg, ClosedLoopTrainParams(**{**p.__dict__, "train_on": "some"}))

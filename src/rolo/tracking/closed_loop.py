@@ -93,6 +93,13 @@ class ClosedLoopConfig:
     # at least this confident is the output as it is
     detection_delta_scale: float = 0.0  # the LSTM's correction of a chosen detection is scaled by this: 0 = the
     # chosen detection is the output (the LSTM still reads every frame and places the box without one)
+    local_app: float | None = None  # None: off; else with no candidate by IoU, a detection centred in the
+    # search region around the predicted box (search_scale) whose appearance >= this is the reference
+    lost_after: int | None = None  # None: off; else after this many frames in a row without a detection,
+    # re-detection away from the own box needs appearance >= app_redetect_lost instead of app_redetect
+    app_redetect_lost: float = 0.5
+    conf_weight: float = 0.0  # the choice among the candidates: IoU + app_weight * appearance + conf_weight * conf
+    cand_conf: float = 0.0  # a detection below this confidence is never a candidate
 
     def __post_init__(self):
         if self.inputs not in INPUTS:
@@ -191,6 +198,7 @@ class ClosedLoopTracker:
         self.prev_ref = box.copy()
         self.vel = np.zeros(2)
         self.since_update = 0
+        self.coasted = 0  # frames in a row without a detection
         self.app_model = None
         maps = self._maps(frame) if (self.cfg.inputs == "roi" or self.cfg.appearance) else None
         if self.cfg.appearance:
@@ -215,13 +223,21 @@ class ClosedLoopTracker:
             return a.box.copy(), a.conf, not a.lost, float(app[j[0]]) if len(j) else 0.0, app
         if len(d):
             ov = iou(d[:, :4], pred[None])
-            gated = np.flatnonzero(ov >= cfg.iou_gate)
+            gated = np.flatnonzero((ov >= cfg.iou_gate) & (d[:, 4] >= cfg.cand_conf))
             if len(gated):
-                j = gated[np.argmax(ov[gated] + cfg.app_weight * app[gated])]
+                j = gated[np.argmax(ov[gated] + cfg.app_weight * app[gated] + cfg.conf_weight * d[gated, 4])]
                 return d[j, :4].copy(), float(d[j, 4]), True, float(app[j]), app
+            if cfg.local_app is not None and self.app_model is not None:
+                half = (pred[2:] - pred[:2]) * cfg.search_scale / 2
+                near = (np.abs((d[:, :2] + d[:, 2:4]) / 2 - (pred[:2] + pred[2:]) / 2) <= half).all(1)
+                near = np.flatnonzero(near & (app >= cfg.local_app))
+                if len(near):
+                    j = near[np.argmax(d[near, 4] + cfg.app_weight * app[near])]
+                    return d[j, :4].copy(), float(d[j, 4]), True, float(app[j]), app
             ok = d[:, 4] >= cfg.redetect_conf
             if self.app_model is not None:
-                ok &= app >= cfg.app_redetect
+                lost = cfg.lost_after is not None and self.coasted >= cfg.lost_after
+                ok &= app >= (cfg.app_redetect_lost if lost else cfg.app_redetect)
             ok = np.flatnonzero(ok)
             if len(ok):
                 j = ok[np.argmax(d[ok, 4] + cfg.app_weight * app[ok])]
@@ -237,17 +253,21 @@ class ClosedLoopTracker:
         prev = self.out if cfg.loop == "closed" else self.prev_ref  # open loop: never our own output
         pred = prev + np.tile(self.vel, 2)
         ref, conf, has_det, app_ref, app = self._select(d, pred, maps)
+        self.coasted = 0 if has_det else self.coasted + 1
         x = self._encode(self._features(frame, ref, maps), ref, prev, conf, has_det, app_ref)
         self.window.append(x)
-        if has_det or cfg.refine_without_detection:
+        keep = has_det and (cfg.detection_delta_scale == 0.0 or (
+            cfg.keep_detection_conf is not None and conf >= cfg.keep_detection_conf))
+        if keep:  # the chosen detection is the output as it is (no LSTM step needed; its row is in the window),
+            # through apply_delta as if corrected by 0 (bit for bit what scaling the LSTM's output by 0 gives)
+            out = apply_delta(ref, np.zeros(4))
+        elif has_det or cfg.refine_without_detection:
             with torch.inference_mode():
                 delta = self.model(torch.from_numpy(np.stack(self.window))[None])[0].numpy().astype(np.float64)
             if not has_det and cfg.coast_keep_size:
                 delta[2:] = 0.0
             if has_det:
                 delta = delta * cfg.detection_delta_scale
-                if cfg.keep_detection_conf is not None and conf >= cfg.keep_detection_conf:
-                    delta[:] = 0.0
             out = apply_delta(ref, delta)
         else:
             out = ref.copy()
@@ -290,6 +310,8 @@ class ClosedLoopTrainParams:
     start_every: int = 6  # a rollout starts at every this-many-th labelled frame
     rollout_len: int = 40
     start_jitter: float = 0.05  # start box jitter (fraction of its size) for rollouts but the first
+    train_on: str = "all"  # "all": every labelled window; "no_detection": only the windows whose last frame
+    # has no chosen detection (with detection_delta_scale=0 the only frames whose output the LSTM places)
 
 
 @dataclass
@@ -377,7 +399,12 @@ def train_closed_loop(segments: Sequence[TrainSegment], cfg: ClosedLoopConfig, p
             "out_iou": float(iou(data["out"][last], data["gt"][last]).mean()),
             "has_det": float(np.mean(data["x"][last, cfg.feature_dim + 7])),
         })
+        if params.train_on == "no_detection":
+            keep &= data["x"][last, cfg.feature_dim + 7] == 0
+        elif params.train_on != "all":
+            raise ValueError(f"train_on must be 'all' or 'no_detection', not {params.train_on!r}")
         data["windows"] = data["windows"][keep]
+        log["rounds"][-1]["trained"] = int(keep.sum())  # windows of this round's rollouts trained on
         pool.append(data)
         X = torch.from_numpy(np.concatenate([p["x"] for p in pool]))
         offs = np.cumsum([0] + [len(p["x"]) for p in pool])
