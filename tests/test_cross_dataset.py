@@ -99,8 +99,16 @@ def test_a_scored_training_video_is_rejected_naming_the_setting():
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"test": {"dataset": "lasot", "split": "test"}}, r"experiments\.x\.test\.dataset: lasot is not supported as a test set yet"),
         ({"test": [{"dataset": "main", "videos": ["D"]}]}, r"experiments\.x\.test: one source \(a mapping\), not a list"),
+        ({"test": [{"dataset": "lasot", "split": "test"}, {"dataset": "synthetic", "videos": ["D"]}]},
+         r"^experiments\.x\.test: mixes datasets lasot, main; one source \(a mapping\), not a list: an experiment has one "
+         r"test dataset, scored by its protocol"),
+        ({"test": {"dataset": "got10k", "split": "test"}},
+         r"^experiments\.x\.test\.split: test for dataset got10k: GOT-10k's test subset has labels on frame 1 only, .*"
+         r"evaluation server \(rolo\.evaluation\.benchmarks\.got10k_submission_from_folder"),
+        ({"test": {"dataset": "lasot", "videos": ["bear-1", "airplane-1"]}},
+         r"^experiments\.x\.test: \['lasot__bear-1'\] are training videos of this experiment \(experiments\.x\.train\); "
+         r"a training video is never scored$"),
         ({"train": {"dataset": "lasot", "split": "val"}}, r"experiments\.x\.train\.split: 'val' for dataset lasot; allowed: train, test, all"),
         ({"train": {"dataset": "lasot", "split": "train", "videos": ["bear-1"]}}, r"experiments\.x\.train: a source names either videos or split"),
         ({"train": {"dataset": "vot", "videos": ["ball"]}}, r"experiments\.x\.train\.dataset: 'vot'; allowed: main, otb, synthetic, lasot, got10k"),
@@ -110,8 +118,30 @@ def test_a_scored_training_video_is_rejected_naming_the_setting():
     ],
 )
 def test_config_mistakes_name_the_setting(change, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as e:
         check_experiments({"x": {**XLASOT, **change}})
+    assert "\n" not in str(e.value)
+
+
+def test_extra_datasets_are_test_sets_scored_by_their_protocol(tmp_path):
+    """LaSOT-test and GOT-10k-val (or listed videos) as an experiment's test set; its test dataset
+    decides the protocol; a resolved split that overlaps the training videos is refused in one line;
+    a GOT-10k video of the unlabelled test subset is found wherever a source lists it."""
+    for test in ({"dataset": "lasot", "split": "test"}, {"dataset": "got10k", "split": "val"},
+                 {"dataset": "got10k", "videos": ["GOT-10k_Val_000001"]}, {"dataset": "lasot", "videos": ["airplane-1"]}):
+        check_experiments({"x": {**XLASOT, "test": test}})
+        assert sp.test_dataset({**XLASOT, "test": test}) == test["dataset"]
+    assert sp.test_dataset(XLASOT) == "main" and sp.test_dataset({"split": "disjoint", "train": ["A"], "test": ["D"]}) == "main"
+    exp = resolve_sources({**XLASOT, "train": {"dataset": "lasot", "split": "all"}, "test": {"dataset": "lasot", "split": "test"}}, {})
+    with pytest.raises(ValueError, match=r"^experiments\.x\.test: \['lasot__airplane-1', .*, \.\.\.\] \(280 videos\) are training "
+                       r"videos of this experiment \(experiments\.x\.train\); a training video is never scored$"):
+        check_experiments({"x": exp})
+    for subset, name in (("test", "GOT-10k_Test_000001"), ("val", "GOT-10k_Val_000001")):
+        (tmp_path / subset / name).mkdir(parents=True)
+    exp = {**XLASOT, "train": [XLASOT["train"], {"dataset": "got10k", "videos": ["GOT-10k_Val_000001"]}],
+           "test": {"dataset": "got10k", "videos": ["GOT-10k_Test_000001"]}}
+    assert sp.got10k_test_subset_videos(exp, str(tmp_path)) == [("test", "GOT-10k_Test_000001")]
+    assert sp.got10k_test_subset_videos(exp, None) == [] and sp.got10k_test_subset_videos(XLASOT, str(tmp_path)) == []
 
 
 def test_sources_given_by_split_resolve_into_videos(tmp_path):
@@ -136,9 +166,13 @@ def test_the_cross_dataset_config_passes_the_checks_and_the_schema():
     check_experiments(config["experiments"])
     validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
     kinds = {n: e["split"] for n, e in config["experiments"].items()}
-    assert kinds == {"exp1": "disjoint", "xlasot": "cross_dataset", "xgot10k": "cross_dataset", "xboth": "cross_dataset"}
+    assert kinds == {"exp1": "disjoint", "xlasot": "cross_dataset", "xgot10k": "cross_dataset", "xboth": "cross_dataset",
+                     "xgot10k_lasot": "cross_dataset", "xlasot_got10k": "cross_dataset"}
     for name in ("xlasot", "xgot10k", "xboth"):  # the same test videos as exp1, never trained on
         assert sp.test_videos(config["experiments"][name]) == config["experiments"]["exp1"]["test"]
+    # and the two tested on another dataset's benchmark, by its protocol
+    assert config["experiments"]["xgot10k_lasot"]["test"] == {"dataset": "lasot", "split": "test"}
+    assert config["experiments"]["xlasot_got10k"]["test"] == {"dataset": "got10k", "split": "val"}
 
 
 # --- the OTB-layout view ----------------------------------------------------------------------------
@@ -321,3 +355,243 @@ def test_a_finetuned_detector_trains_on_the_other_datasets_labelled_frames(cross
     inputs = re.search(r"input: (.*)", block).group(1).split(", ")
     seqs = sorted(p for p in inputs if p.endswith("groundtruth_rect.txt"))
     assert seqs == [f"resources/datasets/lasot/{n}/groundtruth_rect.txt" for n in ("airplane-2", "bear-1")], inputs
+
+
+# --- LaSOT-test and GOT-10k-val as test sets, end to end ---------------------------------------------
+
+LASOT_TEST = {"airplane-1": "D", "bear-2": "E"}
+"""Fake LaSOT test videos (official test names) made of the tiny workflow's synthetic D and E."""
+LASOT_GONE = {"airplane-1": {"full": 6, "oov": 20}, "bear-2": {"oov": 3}}
+"""0-based frames with the target fully occluded (box 0,0,0,0) or out of view (box kept in the copy)."""
+GOT10K_VAL = {"GOT-10k_Val_000001": "D", "GOT-10k_Val_000002": "E"}
+"""Fake GOT-10k val videos made of D and E; ``val/list.txt`` lists them in this order."""
+
+
+def _frames(tiny_workflow: Path, synthetic: str) -> tuple[list[Path], np.ndarray]:
+    src = tiny_workflow / "resources/synthetic" / synthetic
+    return list_frames(src / "img"), read_otb_boxes(src / "groundtruth_rect.txt")
+
+
+def fake_lasot_test(tiny_workflow: Path, root: Path) -> None:
+    """LaSOT-layout test videos beside :func:`fake_lasot`'s training ones, with absent frames."""
+    for name, synthetic in LASOT_TEST.items():
+        frames, boxes = _frames(tiny_workflow, synthetic)
+        folder = root / name.split("-")[0] / name
+        (folder / "img").mkdir(parents=True)
+        for i, f in enumerate(frames, start=1):
+            shutil.copyfile(f, folder / "img" / f"{i:08d}.jpg")
+        full, oov = np.zeros(len(boxes), int), np.zeros(len(boxes), int)
+        gone = LASOT_GONE[name]
+        if "full" in gone:
+            full[gone["full"]] = 1
+            boxes[gone["full"]] = 0
+        oov[gone["oov"]] = 1
+        (folder / "groundtruth.txt").write_text("".join(",".join(f"{v:g}" for v in r) + "\n" for r in boxes))
+        (folder / "full_occlusion.txt").write_text(",".join(map(str, full)) + "\n")
+        (folder / "out_of_view.txt").write_text(",".join(map(str, oov)) + "\n")
+
+
+def fake_got10k(tiny_workflow: Path, root: Path) -> dict[str, np.ndarray]:
+    """A GOT-10k copy whose val subset holds D and E: in GOT-10k_Val_000001 frame 5 absent (cover 0,
+    absence 1, box 0,0,0,0) and frame 9 fully occluded (cover 0, box kept); in GOT-10k_Val_000002 a
+    box hanging past the left edge (got10k clips it). Its test subset holds one video labelled on
+    frame 1 only. Returns each val video's cover labels."""
+    (root / "val").mkdir(parents=True)
+    (root / "val/list.txt").write_text("".join(f"{n}\n" for n in GOT10K_VAL))
+    covers = {}
+    for k, (name, synthetic) in enumerate(GOT10K_VAL.items()):
+        frames, boxes = _frames(tiny_workflow, synthetic)
+        folder = root / "val" / name
+        folder.mkdir()
+        for i, f in enumerate(frames, start=1):
+            shutil.copyfile(f, folder / f"{i:08d}.jpg")
+        n = len(boxes)
+        cover = np.random.default_rng(k).integers(1, 9, n)
+        absence = np.zeros(n, int)
+        if k == 0:
+            cover[[4, 8]] = 0
+            absence[4] = 1
+            boxes[4] = 0
+        else:
+            boxes[2, 2] += boxes[2, 0] + 5
+            boxes[2, 0] = -5
+        np.savetxt(folder / "groundtruth.txt", boxes, fmt="%.4f", delimiter=",")
+        for label, values in (("absence", absence), ("cover", cover), ("cut_by_image", (boxes[:, 0] < 1).astype(int))):
+            (folder / f"{label}.label").write_text("".join(f"{v}\n" for v in values))
+        (folder / "meta_info.ini").write_text(
+            "[METAINFO]\nurl: https://example.invalid/v\nobject_class: ant\nresolution: (160, 120)\n"
+        )
+        covers[name] = cover
+    test = root / "test" / "GOT-10k_Test_000001"
+    test.mkdir(parents=True)
+    shutil.copyfile(_frames(tiny_workflow, "D")[0][0], test / "00000001.jpg")
+    (test / "groundtruth.txt").write_text("10,10,20,20\n")
+    (root / "test/list.txt").write_text("GOT-10k_Test_000001\n")
+    return covers
+
+
+TEST_SETS = {
+    "xlasot_test": {"dataset": "lasot", "videos": list(LASOT_TEST)},
+    "xgot10k_val": {"dataset": "got10k", "split": "val"},
+}
+
+
+def config_with_test_sets(lasot_root: Path, got10k_root: Path) -> dict:
+    config = cross_config(lasot_root)
+    config["datasets"]["got10k"] = {"root": str(got10k_root)}
+    config["experiments"] = {
+        name: {"split": "cross_dataset", "train": copy.deepcopy(XLASOT["train"]), "test": copy.deepcopy(test)}
+        for name, test in TEST_SETS.items()
+    }
+    return config
+
+
+@pytest.fixture(scope="module")
+def test_set_run(tiny_workflow, tmp_path_factory):
+    """Two experiments trained on the fake LaSOT-train: one tested on fake LaSOT-test videos, one on
+    a fake GOT-10k val subset; run to their tables (and the GOT-10k one's success plot)."""
+    work = tmp_path_factory.mktemp("test_sets")
+    for part in ("resources/synthetic", "results/detector"):
+        shutil.copytree(tiny_workflow / part, work / part, symlinks=True)
+    lasot_root, got10k_root = tmp_path_factory.mktemp("LaSOT_test"), tmp_path_factory.mktemp("GOT-10k")
+    fake_lasot(tiny_workflow, lasot_root)
+    fake_lasot_test(tiny_workflow, lasot_root)
+    covers = fake_got10k(tiny_workflow, got10k_root)
+    before = snapshot(lasot_root), snapshot(got10k_root)
+    write_config(work, config_with_test_sets(lasot_root, got10k_root))
+    snakemake(work, "results/xlasot_test/aos.csv", "results/xgot10k_val/aos.csv",
+              "results/xgot10k_val/figures/success_precision.png", "--rerun-triggers", "mtime")
+    assert (snapshot(lasot_root), snapshot(got10k_root)) == before  # the copies are only read
+    return {"work": work, "lasot": lasot_root, "got10k": got10k_root, "covers": covers}
+
+
+def _results_as(work: Path, exp: str, tracker: str, ids: dict[str, str], out: Path, layout: str) -> Path:
+    """The workflow's track files of ``tracker`` named as the dataset names them (``ids``: name ->
+    video id): ``<name>.txt`` (pytracking) or ``<name>/<name>_001.txt`` and a timing file (got10k)."""
+    for name, video in ids.items():
+        boxes = read_otb_boxes(work / f"results/{exp}/tracks/{tracker}/{video}.txt", allow_invalid=True)
+        path = out / f"{name}.txt" if layout == "pytracking" else out / name / f"{name}_001.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savetxt(path, boxes, fmt="%.17g", delimiter=",")
+        if layout == "got10k":
+            np.savetxt(out / name / f"{name}_time.txt", np.full(len(boxes), 0.01), fmt="%.8f")
+    return out
+
+
+TRACKERS3 = ("rolo_paper", "yolo", "start_box")
+CSV = 5e-5 + 1e-12  # aos.csv holds 4 decimals
+
+
+def test_lasot_test_set_is_scored_as_pytracking_scores_the_tracks(test_set_run, tmp_path):
+    from rolo.evaluation.benchmarks import score_lasot
+
+    work = test_set_run["work"]
+    splits = read_splits(work / "results/xlasot_test/splits.json")
+    ids = {name: f"lasot__{name}" for name in LASOT_TEST}
+    for name, video in ids.items():  # tracked from frame 1, given its box, through the last frame
+        boxes = read_otb_boxes(test_set_run["lasot"] / name.split("-")[0] / name / "groundtruth.txt")
+        s = splits[video]
+        assert s.test == (0, len(boxes)) and s.train is None
+        np.testing.assert_allclose(s.start_box, boxes[0])
+    # the view writes the out-of-view frame 0,0,0,0; the copy keeps its box; the scorer reads the copy's flags
+    oov = LASOT_GONE["airplane-1"]["oov"]
+    assert (work / "resources/datasets/lasot/airplane-1/groundtruth_rect.txt").read_text().splitlines()[oov] == "0,0,0,0"
+    aos = pd.read_csv(work / "results/xlasot_test/aos.csv")
+    assert list(aos.columns) == ["sequence", "tracker", "protocol", "frames", "visible", "aos", "success_auc",
+                                 "success_50", "precision_20", "norm_precision_20"]
+    assert set(aos.protocol) == {"lasot"} and set(aos.tracker) == set(TRACKERS3)
+    curves = pd.read_csv(work / "results/xlasot_test/curves.csv")
+    for tracker in TRACKERS3:
+        results = _results_as(work, "xlasot_test", tracker, ids, tmp_path / tracker, "pytracking")
+        table, oracle_curves = score_lasot(test_set_run["lasot"], results, names=list(LASOT_TEST), tracker=tracker)
+        ours = aos[aos.tracker == tracker].set_index("sequence")
+        for _, row in table.iterrows():
+            mine = ours.loc[ids.get(row.sequence, row.sequence)]
+            assert mine.frames == row.frames and mine.visible == row.visible
+            for col in ("success_auc", "success_50", "precision_20", "norm_precision_20"):
+                assert mine[col] == pytest.approx(row[col], abs=CSV), (tracker, row.sequence, col)
+            assert mine.aos == pytest.approx(row.ao, abs=CSV)
+        mine = curves[(curves.tracker == tracker) & (curves.sequence == "ALL")].value.to_numpy()
+        np.testing.assert_allclose(mine, oracle_curves[oracle_curves.sequence == "ALL"].value, atol=5e-7 + 1e-12)
+    assert ours.frames["lasot__airplane-1"] == 36 and ours.visible["lasot__airplane-1"] == 34
+    md = (work / "results/xlasot_test/aos.md").read_text()
+    assert "Scoring protocol `lasot` (pytracking's LaSOT analysis" in md
+    summary = pd.read_csv(work / "results/xlasot_test/summary.csv")
+    assert set(summary.protocol) == {"lasot"} and summary.success_auc.is_monotonic_decreasing
+
+
+def test_got10k_val_test_set_is_scored_as_got10k_scores_the_tracks(test_set_run, tmp_path):
+    from rolo.evaluation.benchmarks import score_got10k_val
+
+    work, covers = test_set_run["work"], test_set_run["covers"]
+    ids = {name: f"got10k__{name}" for name in GOT10K_VAL}
+    splits = read_splits(work / "results/xgot10k_val/splits.json")
+    assert {v for v, s in splits.items() if s.test} == set(ids.values())
+    aos = pd.read_csv(work / "results/xgot10k_val/aos.csv")
+    assert list(aos.columns) == ["sequence", "tracker", "protocol", "frames", "aos", "sr_50", "sr_75"]
+    assert set(aos.protocol) == {"got10k-val"}
+    frames = {ids[n]: int((c[1:] > 0).sum()) for n, c in covers.items()}  # frame 1 and cover == 0 left out
+    assert frames["got10k__GOT-10k_Val_000001"] == 35 - 2
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from got10k.experiments.got10k import ExperimentGOT10k
+    except ImportError:
+        ExperimentGOT10k = None
+    for tracker in TRACKERS3:
+        # (got10k's ExperimentGOT10k reads <result_dir>/GOT-10k/<tracker>/<seq>/<seq>_001.txt)
+        results = _results_as(work, "xgot10k_val", tracker, ids, tmp_path / "results/GOT-10k" / tracker, "got10k")
+        table, _ = score_got10k_val(test_set_run["got10k"], results, tracker=tracker)
+        ours = aos[aos.tracker == tracker].set_index("sequence")
+        assert ours.frames.to_dict() == {**frames, "ALL": sum(frames.values())}
+        for _, row in table.iterrows():
+            mine = ours.loc[ids.get(row.sequence, row.sequence)]
+            assert mine.frames == row.frames
+            for col, theirs in (("aos", "ao"), ("sr_50", "sr_50"), ("sr_75", "sr_75")):
+                assert mine[col] == pytest.approx(row[theirs], abs=CSV), (tracker, row.sequence, col)
+        if ExperimentGOT10k is not None:  # got10k itself on the same files (tests/test_got10k.py: bit for bit)
+            experiment = ExperimentGOT10k(str(test_set_run["got10k"]), subset="val", result_dir=str(tmp_path / "results"),
+                                          report_dir=str(tmp_path / "reports"))
+            oracle = experiment.report([tracker])[tracker]
+            for name, video in ids.items():
+                assert ours.aos[video] == pytest.approx(oracle["seq_wise"][name]["ao"], abs=CSV)
+                assert ours.sr_50[video] == pytest.approx(oracle["seq_wise"][name]["sr"], abs=CSV)
+            assert ours.aos["ALL"] == pytest.approx(oracle["overall"]["ao"], abs=CSV)
+            assert ours.sr_50["ALL"] == pytest.approx(oracle["overall"]["sr"], abs=CSV)
+            assert ours.sr_75["ALL"] == pytest.approx(oracle["overall"]["succ_curve"][75], abs=CSV)
+    md = (work / "results/xgot10k_val/aos.md").read_text()
+    assert "Scoring protocol `got10k-val` (got10k's ExperimentGOT10k" in md and "ranked by AO" in md
+    summary = pd.read_csv(work / "results/xgot10k_val/summary.csv")
+    assert list(summary.columns) == ["tracker", "protocol", "frames", "aos", "sr_50", "sr_75"]
+    assert summary.aos.is_monotonic_decreasing
+    assert (work / "results/xgot10k_val/figures/success_precision.png").stat().st_size > 0
+
+
+GOT10K_TEST_LINE = (
+    "experiments.xgot10k_val.test.videos: GOT-10k_Test_000001 is a video of GOT-10k's test subset: GOT-10k's test "
+    "subset has labels on frame 1 only, so it is neither trained on nor scored here; its results go to GOT-10k's "
+    "evaluation server (rolo.evaluation.benchmarks.got10k_submission_from_folder, docs/datasets.md#got-10k); "
+    "allowed: train, val"
+)
+
+
+@pytest.mark.parametrize(
+    "change, line",
+    [
+        (lambda c: c["experiments"]["xgot10k_val"].update(test={"dataset": "got10k", "videos": ["GOT-10k_Test_000001"]}),
+         GOT10K_TEST_LINE),
+        (lambda c: c["detector"].update(finetune={"compare": ["xlasot_test", "xgot10k_val"]}),
+         "detector.finetune.compare: ['xgot10k_val'] are tested on GOT-10k, whose protocol (AO, SR) has no success AUC "
+         "or precision to compare; compare their results/<name>_ft/summary.csv by hand"),
+    ],
+)
+def test_workflow_refusals_of_test_sets_name_the_setting(test_set_run, tmp_path, change, line):
+    config = config_with_test_sets(test_set_run["lasot"], test_set_run["got10k"])
+    change(config)
+    write_config(tmp_path, config)
+    proc = snakemake(tmp_path, "results/xgot10k_val/aos.csv", "-n", check=False)
+    assert proc.returncode != 0
+    key = line.split(":")[0]
+    lines = [text for text in (proc.stderr + proc.stdout).splitlines() if key in text]
+    assert lines and lines[0].endswith(line), lines

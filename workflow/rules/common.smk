@@ -23,7 +23,10 @@ from rolo.data.splits import (
     experiment_settings,
     experiment_videos,
     finetuned_twins,
+    GOT10K_TEST_NOTE,
+    got10k_test_subset_videos,
     resolve_sources,
+    test_dataset,
     test_videos,
     train_videos,
 )
@@ -71,6 +74,15 @@ def _resolved_experiments():
                     f"experiments.{name}: reads dataset {missing[0]}, which datasets.{missing[0]} does not "
                     f"declare; set datasets.{missing[0]}.root to a local copy"
                 )
+            unlabelled = got10k_test_subset_videos(
+                exp, DATASETS.get("got10k", {}).get("root")
+            )
+            if unlabelled:
+                key, video = unlabelled[0]
+                raise WorkflowError(
+                    f"experiments.{name}.{key}.videos: {video} is a video of GOT-10k's test subset: "
+                    + GOT10K_TEST_NOTE
+                )
             try:
                 exp = resolve_sources(exp, {k: v["root"] for k, v in DATASETS.items()})
             except RoloInputError as e:
@@ -96,10 +108,16 @@ FINETUNE = {
 """Settings of the per-experiment detectors (detector.finetune; its defaults are set here, as the
 section may be absent)."""
 FINETUNE_COMPARE = FINETUNE.pop(
-    "compare", [n for n in EXPERIMENTS if f"{n}_ft" in TWINS]
+    "compare",
+    [
+        n
+        for n in EXPERIMENTS
+        if f"{n}_ft" in TWINS and test_dataset(EXPERIMENTS[n]) != "got10k"
+    ],
 )
 """The experiments the ``finetune`` target compares with their twins (default: every experiment
-that uses the workflow's detector)."""
+that uses the workflow's detector, but those tested on GOT-10k, whose protocol has neither the
+success AUC nor the precision the comparison reads)."""
 # Real OTB-2015 (dataset.otb): names resolve through the catalog (rolo.data.otb); each sequence is
 # prepared for the scoring protocol as a plain OTB-layout folder under SEQUENCES (download.smk).
 # dataset.synthetic takes precedence: Snakemake merges --configfile config/demo.yaml over
@@ -216,6 +234,16 @@ def _check_config():
     bad = [
         e for e in FINETUNE_COMPARE if e not in EXPERIMENTS or f"{e}_ft" not in TWINS
     ]
+    got10k = [
+        e
+        for e in FINETUNE_COMPARE
+        if e in EXPERIMENTS and test_dataset(EXPERIMENTS[e]) == "got10k"
+    ]
+    if got10k:
+        raise WorkflowError(
+            f"detector.finetune.compare: {got10k} are tested on GOT-10k, whose protocol (AO, SR) has no success "
+            "AUC or precision to compare; compare their results/<name>_ft/summary.csv by hand"
+        )
     if bad:
         raise WorkflowError(
             f"detector.finetune.compare: {bad} are not experiments that use the default detector "
@@ -611,7 +639,11 @@ def external_dirs(exp):
 
 
 def result_stems(video):
-    """The names a results file of ``video`` may carry: the name (and, for OTB, the catalog's)."""
+    """The names a results file of ``video`` may carry: the name (and, for OTB, the catalog's; for an
+    extra dataset's video, its name in the dataset before its id)."""
+    dataset, name = data_sources.parse_video_id(video)
+    if dataset is not None:
+        return [name, video]
     if OTB:
         entry = find_entry(video)
         return list(dict.fromkeys([video, entry.name, *entry.aliases]))
@@ -810,7 +842,11 @@ def experiment_targets(exp):
     )
     figs = [f"{FIG.format(exp=exp)}/{f}.{ext}" for f in kinds for ext in ("png", "pdf")]
     videos = [f"results/{exp}/videos/{v}.mp4" for v in test_videos(EXPERIMENTS[exp])]
-    paper = [f"results/{exp}/paper_comparison.csv"] if "rolo" in TRACKERS else []
+    paper = (  # the published figures are OTB's: no comparison on another test dataset
+        [f"results/{exp}/paper_comparison.csv"]
+        if "rolo" in TRACKERS and test_dataset(EXPERIMENTS[exp]) == "main"
+        else []
+    )
     tables = [f"results/{exp}/{t}.html" for t in ("summary", "aos")]
     return [
         f"results/{exp}/aos.csv",

@@ -26,8 +26,11 @@ Split kinds, an experiment's ``split`` (all frame indices 0-based, ranges half-o
                    ``datasets`` (``lasot``, ``got10k``; :mod:`rolo.data.sources`), whose videos get
                    namespaced ids (``lasot__airplane-1``). Training videos train on all their
                    frames (absent frames carry no label); test videos are tracked from frame 0 and
-                   every frame is scored. No training video may be a test video
-                   (:func:`scored_training_videos`). Test sources are main-dataset videos only.
+                   every frame is given to the scoring protocol, which is the test dataset's (one
+                   test source per experiment): the main dataset's OTB protocol, LaSOT's
+                   (pytracking) or GOT-10k's (got10k; ``train`` / ``val`` videos, never the
+                   unlabelled ``test`` subset), :mod:`rolo.evaluation.protocols`. No training video
+                   may be a test video (:func:`scored_training_videos`).
 
 An experiment's ``detector`` (any split kind) is ``default``, the workflow's detector, or
 ``finetuned``: the workflow's detector fine-tuned on this experiment's labelled training frames only
@@ -59,7 +62,7 @@ SPLIT_NOTES = {
     "only the unlabelled frames are scored. Not a one-pass result.",
     "cross_dataset": "Cross-dataset one-pass: trained on all frames of other videos (the experiment's `train`, e.g. "
     "another dataset's; frames whose target is absent carry no label); the test videos are tracked from frame 1 with "
-    "its ground-truth box and every frame is scored (OTB OPE).",
+    "its ground-truth box through their last frame and scored by their dataset's protocol (below).",
 }
 """What each split kind means for the scores (written above every experiment's tables)."""
 
@@ -129,16 +132,24 @@ def _sources(exp: dict, key: str) -> list[dict]:
 
 def check_cross_dataset(name: str, exp: dict) -> None:
     """Check a ``cross_dataset`` experiment's sources (before or after :func:`resolve_sources`):
-    each a mapping naming a ``dataset`` and either ``videos`` or ``split``; test sources from the
-    main dataset only; no training video scored (:func:`scored_training_videos`). Raises
-    :class:`ValueError` with one line naming the setting."""
+    each a mapping naming a ``dataset`` and either ``videos`` or ``split``; one test source (one
+    test dataset, whose protocol scores the experiment), never GOT-10k's unlabelled ``test``
+    subset; no training video scored (:func:`scored_training_videos`). Raises :class:`ValueError`
+    with one line naming the setting."""
     from rolo.data.sources import MAIN_NAMES, SOURCE_SPLITS, SOURCES
 
     where = f"experiments.{name}"
     for key in ("train", "test"):
         sources = _sources(exp, key)
         if key == "test" and isinstance(exp[key], list):
-            raise ValueError(f"{where}.test: one source (a mapping), not a list: an experiment is scored by one protocol")
+            named = list(dict.fromkeys(
+                "main" if s.get("dataset") in MAIN_NAMES else str(s.get("dataset")) for s in sources if isinstance(s, dict)
+            ))
+            mixed = f"mixes datasets {', '.join(named)}; " if len(named) > 1 else ""
+            raise ValueError(
+                f"{where}.test: {mixed}one source (a mapping), not a list: an experiment has one test dataset, "
+                "scored by its protocol (one experiment per test dataset)"
+            )
         if not sources:
             raise ValueError(f"{where}.{key}: at least one source {{dataset: ..., videos: [...]}}")
         for src in sources:
@@ -147,16 +158,13 @@ def check_cross_dataset(name: str, exp: dict) -> None:
             ds = src["dataset"]
             if ds not in (*MAIN_NAMES, *SOURCES):
                 raise ValueError(f"{where}.{key}.dataset: {ds!r}; allowed: {', '.join((*MAIN_NAMES, *SOURCES))}")
-            if key == "test" and ds in SOURCES:
-                raise ValueError(
-                    f"{where}.test.dataset: {ds} is not supported as a test set yet (its own scoring protocol is "
-                    f"`rolo score --dataset`, docs/datasets.md); allowed: {', '.join(MAIN_NAMES)}"
-                )
             extra = sorted(set(src) - {"dataset", "videos", "split"})
             if extra:
                 raise ValueError(f"{where}.{key}.{extra[0]}: not a setting of a source; allowed: dataset, videos, split")
             if ("videos" in src) == ("split" in src):
                 raise ValueError(f"{where}.{key}: a source names either videos or split (one of them)")
+            if ds == "got10k" and src.get("split") == "test":
+                raise ValueError(f"{where}.{key}.split: test for dataset got10k: {GOT10K_TEST_NOTE}")
             if "split" in src and src["split"] not in SOURCE_SPLITS.get(ds, ()):
                 allowed = ", ".join(SOURCE_SPLITS.get(ds, ())) or f"none (list the {ds} videos)"
                 raise ValueError(f"{where}.{key}.split: {src['split']!r} for dataset {ds}; allowed: {allowed}")
@@ -164,10 +172,38 @@ def check_cross_dataset(name: str, exp: dict) -> None:
                 raise ValueError(f"{where}.{key}.videos: a list of at least one video name")
     scored = scored_training_videos(exp)
     if scored:
+        shown = str(scored) if len(scored) <= 5 else f"{str(scored[:5])[:-1]}, ...] ({len(scored)} videos)"
         raise ValueError(
-            f"{where}.test: {scored} are training videos of this experiment ({where}.train); "
+            f"{where}.test: {shown} are training videos of this experiment ({where}.train); "
             "a training video is never scored"
         )
+
+
+GOT10K_TEST_NOTE = (
+    "GOT-10k's test subset has labels on frame 1 only, so it is neither trained on nor scored here; its results "
+    "go to GOT-10k's evaluation server (rolo.evaluation.benchmarks.got10k_submission_from_folder, "
+    "docs/datasets.md#got-10k); allowed: train, val"
+)
+"""Why GOT-10k's ``test`` subset is refused as a source (the end of a one-line error)."""
+
+
+def got10k_test_subset_videos(exp: dict, got10k_root: str | None) -> list[tuple[str, str]]:
+    """``[(key, name)]``: the GOT-10k videos a ``cross_dataset`` experiment names (``train`` or
+    ``test`` ``videos``) that are in the copy's unlabelled ``test`` subset (``<root>/test/<name>/``)
+    and not in ``train`` or ``val``."""
+    from pathlib import Path
+
+    if exp.get("split") != CROSS_DATASET or not got10k_root:
+        return []
+    root = Path(got10k_root)
+    return [
+        (key, v)
+        for key in ("train", "test")
+        for s in _sources(exp, key)
+        if isinstance(s, dict) and s.get("dataset") == "got10k" and isinstance(s.get("videos"), list)
+        for v in s["videos"]
+        if (root / "test" / v).is_dir() and not any((root / sub / v).is_dir() for sub in ("train", "val"))
+    ]
 
 
 def _source_ids(source: dict) -> list[str]:
@@ -213,6 +249,19 @@ def experiment_sources(exp: dict) -> set[str]:
     if exp.get("split") != CROSS_DATASET:
         return {"main"}
     return {"main" if s["dataset"] in MAIN_NAMES else s["dataset"] for k in ("train", "test") for s in _sources(exp, k)}
+
+
+def test_dataset(exp: dict) -> str:
+    """The dataset an experiment tests on, whose protocol scores it: ``main`` (the run's ``dataset``)
+    or, for a ``cross_dataset`` experiment, its test source's extra dataset (``lasot``, ``got10k``)."""
+    from rolo.data.sources import MAIN_NAMES
+
+    if exp.get("split") != CROSS_DATASET:
+        return "main"
+    datasets = {"main" if s["dataset"] in MAIN_NAMES else s["dataset"] for s in _sources(exp, "test")}
+    if len(datasets) != 1:
+        raise ValueError(f"one test dataset per experiment, not {sorted(datasets)}")
+    return datasets.pop()
 
 
 def given_experiments(merged: dict, configfiles) -> dict:

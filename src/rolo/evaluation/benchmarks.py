@@ -61,7 +61,7 @@ from rolo.data.got10k import Got10kSequence, got10k_sequences, read_list
 from rolo.data.lasot import LasotSequence, lasot_sequences
 from rolo.data.sequences import read_otb_boxes
 from rolo.errors import RoloInputError
-from rolo.evaluation.protocols import CURVE_COLUMNS
+from rolo.evaluation.protocols import CURVE_COLUMNS, DATASET_PROTOCOLS
 from rolo.utils.io import atomic_path
 
 # --- LaSOT (pytracking) ---------------------------------------------------------------------------
@@ -356,6 +356,100 @@ def score_got10k_val(
     results = {name: [read_result_file_raw(p) for p in paths] for name, paths in files.items()}
     sources = {name: [str(p) for p in paths] for name, paths in files.items()}
     return score_got10k_results(sequences, results, tracker or Path(results_dir).resolve().name, sources)
+
+
+# --- the workflow's experiments tested on LaSOT / GOT-10k ---------------------------------------------
+
+PIPELINE_COLUMNS = {
+    "lasot": ["sequence", "tracker", "protocol", "frames", "visible", "aos", "success_auc", "success_50", "precision_20",
+              "norm_precision_20"],
+    "got10k-val": ["sequence", "tracker", "protocol", "frames", "aos", "sr_50", "sr_75"],
+}
+"""An experiment's ``aos.csv`` when its test dataset is LaSOT or GOT-10k (:data:`DATASET_PROTOCOLS`):
+the scorer's table (:data:`LASOT_COLUMNS`, :data:`GOT10K_COLUMNS`) with the tracker, the protocol, and
+the scorer's ``ao`` named ``aos`` as in every experiment's table (LaSOT: the mean IoU of the valid
+frames; GOT-10k: AO). ``sequence`` holds the workflow's video id (``lasot__airplane-1``)."""
+
+
+def view_source_sequence(view_dir: str | Path) -> LasotSequence | Got10kSequence:
+    """The dataset's own sequence behind a workflow view (:func:`rolo.data.sources.link_source_sequence`):
+    ``source.json`` names the dataset, the video and its folder in the copy, which the dataset's
+    loader reads and checks: the boxes as the copy holds them and the dataset's own flags (LaSOT's
+    ``full_occlusion`` / ``out_of_view``, GOT-10k's ``cover`` and ``resolution``), not the view's
+    ``0,0,0,0`` rows. A copy whose frame count changed since the view was written is an error."""
+    import json
+
+    from rolo.data.got10k import load_got10k_sequence
+    from rolo.data.lasot import load_lasot_sequence
+    from rolo.data.sources import SOURCE_JSON
+
+    path = Path(view_dir) / SOURCE_JSON
+    try:
+        meta = json.loads(path.read_text())
+        dataset, name, folder, frames = meta["dataset"], meta["name"], Path(meta["source"]), int(meta["frames"])
+    except FileNotFoundError:
+        raise RoloInputError(f"{path}: not found (not a view of a LaSOT or GOT-10k video)") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise RoloInputError(f"{path}: not the record of a dataset view ({e})") from None
+    if dataset == "lasot":
+        seq = load_lasot_sequence(folder, name)
+    elif dataset == "got10k":
+        seq = load_got10k_sequence(folder, folder.parent.name)
+    else:
+        raise RoloInputError(f"{path}: dataset {dataset!r}; known: {', '.join(DATASET_PROTOCOLS)}")
+    if len(seq) != frames:
+        raise RoloInputError(f"{path}: {frames} frames, but {folder} has {len(seq)} now; the view is out of date")
+    return seq
+
+
+def score_dataset_tracks(
+    tracks: Mapping[str, str | Path],
+    sequences: Mapping[str, LasotSequence | Got10kSequence],
+    protocol: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score result files ``{"tracker/video": path}`` (one ``x, y, w, h`` row per frame from frame 1,
+    1-based, as the workflow's tracks and other trackers' results are written) on the test videos
+    ``{video id: sequence}`` (:func:`view_source_sequence`) by ``protocol`` (``lasot``: pytracking's,
+    :func:`score_lasot_results`; ``got10k-val``: got10k's ``ExperimentGOT10k``, one repetition,
+    :func:`score_got10k_results`), per tracker, with the scorers above and nothing else.
+
+    Returns the table (:data:`PIPELINE_COLUMNS`: one row per (video, tracker), then an ``ALL`` row
+    per tracker, the scorer's own) and the curves (:data:`rolo.evaluation.protocols.CURVE_COLUMNS`)."""
+    if protocol not in PIPELINE_COLUMNS:
+        raise ValueError(f"unknown dataset protocol {protocol!r}; known: {', '.join(PIPELINE_COLUMNS)}")
+    files: dict[str, dict[str, str]] = {}
+    for key, path in tracks.items():
+        tracker, video = key.split("/", 1)
+        files.setdefault(tracker, {})[video] = str(path)
+    ids = {seq.name: video for video, seq in sequences.items()}
+    if len(ids) != len(sequences):
+        raise RoloInputError("two test videos are the same sequence of the dataset")
+    tables, curves = [], []
+    for tracker, paths in files.items():
+        missing, extra = sorted(set(sequences) - set(paths)), sorted(set(paths) - set(sequences))
+        if missing:
+            raise RoloInputError(f"{tracker}: no results for the test videos {missing}")
+        if extra:
+            raise RoloInputError(f"{tracker}: results for videos not tested: {extra}")
+        seqs = list(sequences.values())
+        sources = {sequences[v].name: p for v, p in paths.items()}
+        results = {name: read_result_file_raw(p) for name, p in sources.items()}
+        if protocol == "lasot":
+            table, curve = score_lasot_results(seqs, results, tracker=tracker, sources=sources)
+        else:
+            table, curve = score_got10k_results(
+                seqs, {k: [v] for k, v in results.items()}, tracker, {k: [v] for k, v in sources.items()}
+            )
+        table = table.rename(columns={"ao": "aos"}).assign(tracker=tracker, protocol=protocol)
+        for df in (table, curve):
+            df["sequence"] = df.sequence.map(lambda s: ids.get(s, s))
+        tables.append(table[PIPELINE_COLUMNS[protocol]])
+        curves.append(curve)
+    if not tables:
+        raise RoloInputError("no results to score")
+    table = pd.concat(tables, ignore_index=True)
+    table = pd.concat([table[table.sequence != "ALL"], table[table.sequence == "ALL"]], ignore_index=True)
+    return table, pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
 
 
 # --- GOT-10k test: results for the evaluation server ---------------------------------------------

@@ -51,6 +51,20 @@ PROTOCOL_NOTES = {
     "replaced by the previous frame's",
     "got10k": "got10k ExperimentOTB: all frames of Tiger1; every frame and result scored as given",
 }
+DATASET_PROTOCOLS = {"lasot": "lasot", "got10k": "got10k-val"}
+"""The protocol that scores the test videos of an extra dataset (config ``datasets``; an experiment's
+``test.dataset``): its reference toolkit's, :mod:`rolo.evaluation.benchmarks` (the names of
+``rolo score --dataset``). The main dataset's videos are scored by one of :data:`PROTOCOLS`."""
+PROTOCOL_NOTES |= {
+    "lasot": "pytracking's LaSOT analysis (rolo.evaluation.benchmarks.score_lasot_results): every frame of each "
+    "video, frame 1 set to its ground truth; absent frames (full occlusion or out of view, the dataset's own flags) "
+    "stay in the denominator and fail; results of zero width or height take the previous frame's; aos = mean IoU "
+    "of the valid frames; ALL = the mean of the videos' curves",
+    "got10k-val": "got10k's ExperimentGOT10k (rolo.evaluation.benchmarks.score_got10k_results): frame 1 skipped, "
+    "frames with cover == 0 (the dataset's own labels) left out, both boxes clipped to the image (meta_info.ini "
+    "resolution); aos = AO (mean IoU), sr_50 / sr_75 = fraction of IoU > 0.5 / > 0.75; ALL = every scored frame "
+    "of every video pooled (frame weighted)",
+}
 
 FIGURES = ["frames", "aos", "success_auc", "success_50", "precision_20", "norm_precision_20"]
 """The summary figures of :func:`rolo.evaluation.metrics.summarize_errors`, in table order."""
@@ -294,11 +308,30 @@ def attribute_table(curves: pd.DataFrame, attributes: dict[str, list[str]]) -> p
 
 
 def experiment_protocol(seq_dirs: Iterable[str | Path]) -> str:
-    """The protocol an experiment's sequences were prepared for (``sequence.json`` written by
+    """The protocol that scores an experiment's sequences: an extra dataset's view (``source.json``,
+    :func:`rolo.data.sources.link_source_sequence`) its dataset's (:data:`DATASET_PROTOCOLS`); an
+    OTB sequence the protocol it was prepared for (``sequence.json`` written by
     :func:`rolo.data.otb.link_sequence`); ``official`` for plain sequence folders. Must be one."""
-    from rolo.data.otb import sequence_protocol  # (rolo.data.otb imports this module)
-
-    found = {sequence_protocol(d) or "official" for d in seq_dirs}
+    found = {sequence_scoring(d) for d in seq_dirs}
     if len(found) > 1:
         raise RoloInputError(f"sequences prepared for different protocols: {sorted(found)}")
     return found.pop() if found else PROTOCOLS[0]
+
+
+def sequence_scoring(seq_dir: str | Path) -> str:
+    """The protocol that scores one sequence folder (see :func:`experiment_protocol`)."""
+    import json
+
+    from rolo.data.otb import sequence_protocol  # (rolo.data.otb imports this module)
+    from rolo.data.sources import SOURCE_JSON
+
+    source = Path(seq_dir) / SOURCE_JSON
+    if source.is_file():
+        try:
+            dataset = json.loads(source.read_text())["dataset"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise RoloInputError(f"{source}: not the record of a dataset view ({e})") from None
+        if dataset not in DATASET_PROTOCOLS:
+            raise RoloInputError(f"{source}: dataset {dataset!r}; known: {', '.join(DATASET_PROTOCOLS)}")
+        return DATASET_PROTOCOLS[dataset]
+    return sequence_protocol(seq_dir) or "official"

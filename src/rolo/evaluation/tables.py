@@ -16,7 +16,8 @@ import pandas as pd
 from rolo.data.sequences import load_sequence
 from rolo.data.splits import SPLIT_NOTES, read_splits
 from rolo.evaluation.metrics import detection_pr
-from rolo.evaluation.protocols import LIKE, PROTOCOL_NOTES, experiment_protocol, score_tracks
+from rolo.errors import RoloInputError
+from rolo.evaluation.protocols import DATASET_PROTOCOLS, LIKE, PROTOCOL_NOTES, experiment_protocol, score_tracks
 from rolo.tracking.registry import TRACKERS
 from rolo.utils.io import atomic_path
 
@@ -105,14 +106,67 @@ def _experiment(splits_json, seq_dirs: dict[str, str]):
     return split, splits, seqs, experiment_protocol(seq_dirs[v] for v in tested)
 
 
-def _score(track_dirs: dict[str, str], splits, seqs, scoring: str, external: dict[str, str] | None = None):
-    """:func:`rolo.evaluation.protocols.score_tracks` over ``{name: dir of <video>.txt}`` (and other
-    trackers' result files ``{"tracker/video": path}``) for the tested sequences."""
+def _score(
+    track_dirs: dict[str, str], splits, seqs, scoring: str, external: dict[str, str] | None = None,
+    seq_dirs: dict[str, str] | None = None,
+):
+    """Score ``{name: dir of <video>.txt}`` (and other trackers' result files ``{"tracker/video":
+    path}``) for the tested sequences: :func:`rolo.evaluation.protocols.score_tracks` under an OTB
+    protocol, :func:`_score_dataset` under a test dataset's own (LaSOT, GOT-10k)."""
     tracks = {f"{t}/{v}": Path(d) / f"{v}.txt" for t, d in track_dirs.items() for v in seqs}
     missing = sorted({k.split("/", 1)[1] for k in external or {}} - set(seqs))
     if missing:
         raise ValueError(f"external results given for videos this experiment does not test: {missing}")
+    if scoring in DATASET_PROTOCOLS.values():
+        return _score_dataset({**tracks, **(external or {})}, splits, seqs, seq_dirs or {}, scoring)
     return score_tracks(tracks, {v: sq.gt for v, sq in seqs.items()}, splits, scoring, external)
+
+
+def _score_dataset(
+    results: dict[str, Path | str], splits: dict, seqs: dict, seq_dirs: dict[str, str], scoring: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`rolo.evaluation.benchmarks.score_dataset_tracks` on the test videos' own sequences
+    (:func:`rolo.evaluation.benchmarks.view_source_sequence`: the copy's boxes and flags). Every
+    test video is tracked from frame 1 through its last frame (a ``cross_dataset`` split), so every
+    result file, ours or another tracker's, covers the whole sequence: all like-for-like."""
+    from rolo.evaluation.benchmarks import score_dataset_tracks, view_source_sequence
+
+    sources = {}
+    for v in seqs:
+        split, source = splits[v], view_source_sequence(seq_dirs[v])
+        if split.test != (0, split.frames) or len(source) != split.frames:
+            raise RoloInputError(
+                f"video {v}: its test segment {split.test} of {split.frames} frames is not the whole sequence of "
+                f"{len(source)} frames from frame 1, which the {scoring} protocol scores"
+            )
+        sources[v] = source
+    return score_dataset_tracks(results, sources, scoring)
+
+
+FIGURE_NOTES = {
+    "otb": (
+        "average overlap (AOS) and OTB scores",
+        "AOS = mean IoU over the scored frames; success_auc = area under the success curve (IoU > t, "
+        "t = 0, 0.05, ..., 1); success_50 = fraction of scored frames with IoU > 0.5; precision_20 = "
+        "fraction with centre error <= 20 px; norm_precision_20 = the same with the error divided by "
+        "the ground truth's size, at 0.20. `ALL` = mean over sequences (frames summed).",
+    ),
+    "lasot": (
+        "LaSOT scores (pytracking's protocol)",
+        "Every frame of each test video is scored (frames); visible = frames with the target visible. "
+        "success_auc = mean of the success curve (IoU > t, t = 0, 0.05, ..., 1); success_50 = at 0.5; "
+        "precision_20 = fraction with centre error <= 20 px; norm_precision_20 = the normalised error <= 0.20; "
+        "absent frames count in every denominator and fail. aos = mean IoU of the valid frames (pytracking's "
+        "ao). `ALL` = the mean of the videos' curves (aos: of their aos; frames summed).",
+    ),
+    "got10k-val": (
+        "GOT-10k scores (got10k's protocol)",
+        "aos = AO (mean IoU), sr_50 / sr_75 = fraction of frames with IoU > 0.5 / > 0.75, over frames 2..N "
+        "with cover > 0 (frames = their number). `ALL` = every scored frame of every video pooled, as got10k's "
+        "overall (not a mean over videos).",
+    ),
+}
+"""Per protocol (OTB's two share one): the title and the figures' definitions in ``aos.md``."""
 
 
 NOT_LIKE_NOTE = (
@@ -122,12 +176,19 @@ NOT_LIKE_NOTE = (
 )
 
 
+def rank_figure(table: pd.DataFrame) -> str:
+    """The figure trackers are ranked by: the success AUC, or where the protocol has none (GOT-10k's)
+    the average overlap (``aos``, GOT-10k's AO)."""
+    return "success_auc" if "success_auc" in table.columns else "aos"
+
+
 def ranked_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """The ``ALL`` rows of ``aos.csv``, one per tracker: the like-for-like ones ranked by success AUC,
+    """The ``ALL`` rows of ``aos.csv``, one per tracker: the like-for-like ones ranked by success AUC
+    (GOT-10k's protocol: by AO, :func:`rank_figure`),
     then (when the table has the column :data:`rolo.evaluation.protocols.LIKE`) the others, ranked
     among themselves."""
     summary = table[table.sequence == "ALL"].drop(columns="sequence")
-    keys, ascending = ["success_auc"], [False]
+    keys, ascending = [rank_figure(table)], [False]
     if LIKE in summary.columns:
         keys, ascending = [LIKE, "success_auc"], [False, False]
     return summary.sort_values(keys, ascending=ascending, kind="stable")
@@ -162,7 +223,7 @@ def evaluate_job(
     ``summary.csv`` and ``curves.csv`` get the column ``like_for_like`` and the markdown marks the
     rows that are not. ``external_times``: their timing files, for ``speed.csv``."""
     split, splits, seqs, scoring = _experiment(splits_json, seq_dirs)
-    table, curves = _score(track_dirs, splits, seqs, scoring, external)
+    table, curves = _score(track_dirs, splits, seqs, scoring, external, seq_dirs)
     _write_csv(table, out["aos"])
     _write_csv(curves, out["curves"], digits=6)
     summary = ranked_summary(table)
@@ -174,19 +235,19 @@ def evaluate_job(
     trackers = list(dict.fromkeys([*track_dirs, *table.tracker]))
     like = summary[LIKE].astype(bool) if LIKE in summary.columns else pd.Series(True, index=summary.index)
     shown = summary.drop(columns=[LIKE], errors="ignore")
+    title, figures = FIGURE_NOTES.get(scoring, FIGURE_NOTES["otb"])
     md = [
-        f"# {exp_name}: average overlap (AOS) and OTB scores",
+        f"# {exp_name}: {title}",
         "",
         SPLIT_NOTES[split],
         "",
-        "AOS = mean IoU over the scored frames; success_auc = area under the success curve (IoU > t, "
-        "t = 0, 0.05, ..., 1); success_50 = fraction of scored frames with IoU > 0.5; precision_20 = "
-        "fraction with centre error <= 20 px; norm_precision_20 = the same with the error divided by "
-        "the ground truth's size, at 0.20. `ALL` = mean over sequences (frames summed).",
+        figures,
         "",
-        f"Scoring protocol `{scoring}` ({PROTOCOL_NOTES[scoring]}); the first frame of each tracked segment is set to its ground truth.",
+        f"Scoring protocol `{scoring}` ({PROTOCOL_NOTES[scoring]})"
+        + ("." if scoring in DATASET_PROTOCOLS.values() else "; the first frame of each tracked segment is set to its ground truth."),
         "",
-        "## Mean over sequences (ranked by success AUC)",
+        f"## {'Mean over sequences' if scoring != 'got10k-val' else 'All frames pooled'} (ranked by "
+        f"{'success AUC' if rank_figure(table) == 'success_auc' else 'AO'})",
         "",
         shown[like.to_numpy()].to_markdown(index=False, floatfmt=".3f"),
         "",
@@ -330,7 +391,8 @@ def variation_collect_job(tables: list[tuple[str, int, str]], data_seed: int | N
         t = pd.read_csv(path)
         t = t[t.sequence == "ALL"].drop(columns="sequence").assign(experiment=exp, train_seed=seed, data_seed=data_seed)
         rows.append(t)
-    df = pd.concat(rows, ignore_index=True)[["experiment", "data_seed", "train_seed", "tracker", "frames", *METRICS]]
+    # (a GOT-10k test set's table has no success_auc, precision_20, ...: NaN here)
+    df = pd.concat(rows, ignore_index=True).reindex(columns=["experiment", "data_seed", "train_seed", "tracker", "frames", *METRICS])
     _write_csv(df, out_csv)
     return df
 
@@ -426,7 +488,7 @@ def sweep_job(
     split, splits, seqs, scoring = _experiment(splits_json, seq_dirs)
     tested = list(seqs)
     settings = {**steps_settings, **epochs_settings}
-    table, _ = _score(settings, splits, seqs, scoring)
+    table, _ = _score(settings, splits, seqs, scoring, seq_dirs=seq_dirs)
     table = table.rename(columns={"tracker": "setting"})
     params = pd.DataFrame([{"setting": n, **parse_setting(n)} for n in settings])
     params["epochs"] = params["epochs"].fillna(default_epochs).astype(int)
@@ -440,8 +502,9 @@ def sweep_job(
         frames = sum(sp["frames"] for sp in speed.values())
         row = table[(table.setting == name) & (table.sequence == "ALL")].iloc[0]
         steps_rows.append({
-            "kind": row.kind, "steps": row.steps, "epochs": row.epochs, "aos": row.aos, "success_auc": row.success_auc,
-            "success_50": row.success_50,
+            "kind": row.kind, "steps": row.steps, "epochs": row.epochs, "aos": row.aos,
+            # (not figures of every protocol: GOT-10k's has neither)
+            "success_auc": row.get("success_auc", np.nan), "success_50": row.get("success_50", np.nan),
             "stage_fps": frames / max(sum(sp["seconds"] for sp in speed.values()), 1e-9),
             "lstm_fps": frames / max(sum(sp.get("model_seconds", np.nan) for sp in speed.values()), 1e-9),
         })

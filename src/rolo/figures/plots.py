@@ -68,6 +68,10 @@ def _ranked_lines(ax, curves: pd.DataFrame, curve: str, score) -> None:
     trackers not like-for-like dashed, labelled so and listed after the others."""
     ranked = []
     apart = not_like(curves)
+    if not (curves.curve == curve).any():  # e.g. GOT-10k's protocol: a success curve only
+        ax.text(0.5, 0.5, f"no {curve.replace('_', ' ')} curve under this protocol", ha="center", va="center",
+                transform=ax.transAxes)
+        return
     for tracker, c in curves[curves.curve == curve].groupby("tracker", sort=False):
         c = c.sort_values("threshold")
         ranked.append((score(c), tracker, c))
