@@ -82,24 +82,28 @@ FROZEN = "detection_delta_scale=0, iou_gate=0.1, app_redetect=0.9"
 """The setting frozen by this study: ``ClosedLoopConfig``'s defaults since."""
 
 
-def make_val(work: Path, seed: int) -> None:
+def make_val(work: Path, seed: int, sequences: dict | None = None) -> None:
+    """Generate the Val sequences ``{name: attributes}`` (default round 1's) with data seed ``seed``."""
     from rolo.data.synthetic import SynthParams, write_sequence
 
     g = cl.demo_config()["dataset"]["synthetic"]
-    for name, tags in cl.VAL_SEQUENCES.items():
+    for name, tags in (sequences or cl.VAL_SEQUENCES).items():
         out = work / "val" / name
         if not (out / "groundtruth_rect.txt").exists():
             write_sequence(out, name, tags, seed=seed,
                            p=SynthParams(width=g["width"], height=g["height"], frames=g["frames"]))
 
 
-def load_seed(work: Path, seed: int, run: Path) -> dict:
+def load_seed(work: Path, seed: int, run: Path, sequences: dict | None = None) -> dict:
+    """The Val sequences (default round 1's) of data seed ``seed``, generated and extracted with the
+    run's detector if not yet -> ``{name: Video}``."""
+    sequences = sequences or cl.VAL_SEQUENCES
     sw = work / f"seed{seed}"
-    make_val(sw, seed)
+    make_val(sw, seed, sequences)
     detector = run / "results/detector/weights.pt"
-    for name in cl.VAL_SEQUENCES:
+    for name in sequences:
         cl.extract(sw / "val" / name, sw / "features" / name, detector)
-    return {n: cl.Video(sw / "val" / n, sw / "features" / n) for n in cl.VAL_SEQUENCES}
+    return {n: cl.Video(sw / "val" / n, sw / "features" / n) for n in sequences}
 
 
 def models(run: Path):
@@ -112,16 +116,18 @@ def models(run: Path):
             yield exp, k, model, app
 
 
-def retrain(work: Path, seed: int, run: Path, exp: str, k: int, name: str):
+def retrain(work: Path, seed: int, run: Path, exp: str, k: int, name: str, model_changes: dict | None = None,
+            train_changes: dict | None = None, folder: str = "models"):
     """The pipeline's training job (``closed_loop_job.train_job``, the grid's training settings from
-    its checkpoint) on the run's features, with the setting ``name`` in the model's config, so that
-    the training rollouts use it too -> (model, appearance params); cached."""
+    its checkpoint) on the run's features, with the setting ``name`` in the model's config (or
+    ``model_changes``), so that the training rollouts use it too, and the training settings changed by
+    ``train_changes`` -> (model, appearance params); cached in ``<work>/<folder>``."""
     import torch
 
     from rolo.tracking.closed_loop import load_closed_loop
     from rolo.tracking.closed_loop_job import train_job
 
-    out = work / "models" / f"seed{seed}_{exp}_{k}_{cl._slug(name)}.pt"
+    out = work / folder / f"seed{seed}_{exp}_{k}_{cl._slug(name)}.pt"
     if not out.exists():
         ref = run / "results" / exp / "variation" / f"seed{k}" / "models" / "rolo.pt"
         ckpt = torch.load(ref, map_location="cpu", weights_only=True)
@@ -130,18 +136,24 @@ def retrain(work: Path, seed: int, run: Path, exp: str, k: int, name: str):
                       "meta": str(feats / v / "meta.json"), "neck_meta": str(feats / v / "neck.json"),
                       "gt": str(syn / v / "groundtruth_rect.txt")} for v in cl.DEMO_VIDEOS}
         out.parent.mkdir(parents=True, exist_ok=True)
-        train_job(run / "results" / exp / "splits.json", videos, {"steps": ckpt["closed_loop"]["steps"],
-                  "closed_loop": SETTINGS[name]}, ckpt["train"], {}, out, out.with_suffix(".csv"))
+        model_params = {"steps": ckpt["closed_loop"]["steps"],
+                        "closed_loop": SETTINGS[name] if model_changes is None else model_changes}
+        train_job(run / "results" / exp / "splits.json", videos, model_params, ckpt["train"] | (train_changes or {}),
+                  {}, out, out.with_suffix(".csv"))
     model, app, _ = load_closed_loop(out)
     return model, app
 
 
-def evaluate_retrained(work: Path, runs: dict[int, Path], names: list[str], seeds: list[int]) -> dict:
-    """Val AUC of models retrained with each setting (training seeds ``seeds``); cached in retrained.json."""
-    out_json = work / "retrained.json"
+def evaluate_retrained(work: Path, runs: dict[int, Path], names: list[str], seeds: list[int], *,
+                       retrain_fn=None, load=None, out_name: str = "retrained.json") -> dict:
+    """Val AUC of models retrained with each setting (training seeds ``seeds``); cached in ``out_name``.
+    ``retrain_fn(work, seed, run, exp, k, name)`` and ``load(work, seed, run)``: round 4's training
+    changes and Val set (default: this round's)."""
+    retrain_fn, load = retrain_fn or retrain, load or load_seed
+    out_json = work / out_name
     res = json.loads(out_json.read_text()) if out_json.exists() else {}
     for seed, run in runs.items():
-        val = load_seed(work, seed, run)
+        val = load(work, seed, run)
         for exp in EXPS:
             for k in seeds:
                 for name in names:
@@ -149,7 +161,7 @@ def evaluate_retrained(work: Path, runs: dict[int, Path], names: list[str], seed
                     if key in res:
                         continue
                     t0 = time.perf_counter()
-                    model, app = retrain(work, seed, run, exp, k, name)
+                    model, app = retrain_fn(work, seed, run, exp, k, name)
                     r = cl.evaluate_closed_loop(model, model.cfg, app, val)
                     res[key] = {"per_video": r["per_video"], "auc": r["auc"], "ref_iou": r["ref_iou"]}
                     print(f"retrained: data seed {seed} {exp} train seed {k} [{name}]: Val AUC {r['auc']:.3f} "
@@ -158,22 +170,29 @@ def evaluate_retrained(work: Path, runs: dict[int, Path], names: list[str], seed
     return res
 
 
-def evaluate(work: Path, runs: dict[int, Path], settings: list[str]) -> dict:
-    out_json = work / "multi.json"
+def evaluate(work: Path, runs: dict[int, Path], settings: list[str], *, table: dict | None = None, load=None,
+             out_name: str = "multi.json", train_seeds=TRAIN_SEEDS) -> dict:
+    """Val AUC of the runs' trained models (training seeds ``train_seeds``) under each setting of
+    ``table`` (default :data:`SETTINGS`) on the Val set ``load(work, seed, run)`` gives (default: this
+    round's); cached in ``out_name``."""
+    table, load = table or SETTINGS, load or load_seed
+    out_json = work / out_name
     res = json.loads(out_json.read_text()) if out_json.exists() else {}
     for seed, run in runs.items():
-        val = load_seed(work, seed, run)
+        val = load(work, seed, run)
         key = f"{seed}|yolo"
         if key not in res:
             res[key] = cl.evaluate_reference("yolo", val)
             out_json.write_text(json.dumps(res, indent=1))
         for exp, k, model, app in models(run):
+            if k not in train_seeds:
+                continue
             for name in settings:
                 key = f"{seed}|{exp}|{k}|{name}"
                 if key in res:
                     continue
                 t0 = time.perf_counter()
-                r = cl.evaluate_closed_loop(model, replace(model.cfg, **SETTINGS[name]), app, val)
+                r = cl.evaluate_closed_loop(model, replace(model.cfg, **table[name]), app, val)
                 res[key] = {"per_video": r["per_video"], "auc": r["auc"], "ref_iou": r["ref_iou"]}
                 print(f"data seed {seed} {exp} train seed {k} [{name}]: Val AUC {r['auc']:.3f} "
                       f"(YOLO-only {res[f'{seed}|yolo']['auc']:.3f}; {time.perf_counter() - t0:.0f} s)", flush=True)

@@ -87,94 +87,15 @@ TRAIN_SETTINGS: dict[str, dict] = {
 
 
 def retrain(work: Path, seed: int, run: Path, exp: str, k: int, name: str):
-    """The pipeline's training job on the run's features with the grid's settings (from its
-    checkpoint) changed by :data:`TRAIN_SETTINGS` ``[name]`` -> (model, appearance params); cached."""
-    import torch
-
-    from rolo.tracking.closed_loop import load_closed_loop
-    from rolo.tracking.closed_loop_job import train_job
-
-    out = work / "models4" / f"seed{seed}_{exp}_{k}_{cl._slug(name)}.pt"
-    if not out.exists():
-        ref = run / "results" / exp / "variation" / f"seed{k}" / "models" / "rolo.pt"
-        ckpt = torch.load(ref, map_location="cpu", weights_only=True)
-        feats, syn = run / "results" / "features", run / "resources" / "synthetic"
-        videos = {v: {"features": str(feats / v / "features.npy"), "detections": str(feats / v / "detections.npy"),
-                      "meta": str(feats / v / "meta.json"), "neck_meta": str(feats / v / "neck.json"),
-                      "gt": str(syn / v / "groundtruth_rect.txt")} for v in cl.DEMO_VIDEOS}
-        out.parent.mkdir(parents=True, exist_ok=True)
-        train_job(run / "results" / exp / "splits.json", videos, {"steps": ckpt["closed_loop"]["steps"]},
-                  ckpt["train"] | TRAIN_SETTINGS[name], {}, out, out.with_suffix(".csv"))
-    model, app, _ = load_closed_loop(out)
-    return model, app
-
-
-def evaluate_retrained(work: Path, runs: dict[int, Path], names: list[str], k: int = 0,
-                       out_name: str = "round4_retrained.json") -> dict:
-    out_json = work / out_name
-    res = json.loads(out_json.read_text()) if out_json.exists() else {}
-    for seed, run in runs.items():
-        val = load_seed(work, seed, run)
-        for exp in EXPS:
-            for name in names:
-                key = f"{seed}|{exp}|{k}|{name}"
-                if key in res:
-                    continue
-                t0 = time.perf_counter()
-                model, app = retrain(work, seed, run, exp, k, name)
-                r = cl.evaluate_closed_loop(model, model.cfg, app, val)
-                res[key] = {"per_video": r["per_video"], "auc": r["auc"]}
-                print(f"retrained: data seed {seed} {exp} train seed {k} [{name}]: Val AUC {r['auc']:.3f} "
-                      f"({time.perf_counter() - t0:.0f} s)", flush=True)
-                out_json.write_text(json.dumps(res, indent=1))
-    return res
-
-
-def make_valb(work: Path, seed: int) -> None:
-    from rolo.data.synthetic import SynthParams, write_sequence
-
-    g = cl.demo_config()["dataset"]["synthetic"]
-    for name, tags in VALB.items():
-        out = work / "val" / name
-        if not (out / "groundtruth_rect.txt").exists():
-            write_sequence(out, name, tags, seed=seed,
-                           p=SynthParams(width=g["width"], height=g["height"], frames=g["frames"]))
+    """Round 3's retraining (the pipeline's job on the run's features, the grid's settings) with the
+    training change :data:`TRAIN_SETTINGS` ``[name]`` -> (model, appearance params); cached."""
+    return md.retrain(work, seed, run, exp, k, name, model_changes={}, train_changes=TRAIN_SETTINGS[name],
+                      folder="models4")
 
 
 def load_seed(work: Path, seed: int, run: Path) -> dict:
-    sw = work / f"seed{seed}"
-    md.make_val(sw, seed)
-    make_valb(sw, seed)
-    detector = run / "results/detector/weights.pt"
-    for name in VAL_ALL:
-        cl.extract(sw / "val" / name, sw / "features" / name, detector)
-    return {n: cl.Video(sw / "val" / n, sw / "features" / n) for n in VAL_ALL}
-
-
-def evaluate(work: Path, runs: dict[int, Path], settings: list[str], out_name: str = "round4.json",
-             train_seeds=TRAIN_SEEDS) -> dict:
-    out_json = work / out_name
-    res = json.loads(out_json.read_text()) if out_json.exists() else {}
-    for seed, run in runs.items():
-        val = load_seed(work, seed, run)
-        key = f"{seed}|yolo"
-        if key not in res:
-            res[key] = cl.evaluate_reference("yolo", val)
-            out_json.write_text(json.dumps(res, indent=1))
-        for exp, k, model, app in md.models(run):
-            if k not in train_seeds:
-                continue
-            for name in settings:
-                key = f"{seed}|{exp}|{k}|{name}"
-                if key in res:
-                    continue
-                t0 = time.perf_counter()
-                r = cl.evaluate_closed_loop(model, replace(model.cfg, **SETTINGS[name]), app, val)
-                res[key] = {"per_video": r["per_video"], "auc": r["auc"]}
-                print(f"data seed {seed} {exp} train seed {k} [{name}]: Val AUC {r['auc']:.3f} "
-                      f"(YOLO-only {res[f'{seed}|yolo']['auc']:.3f}; {time.perf_counter() - t0:.0f} s)", flush=True)
-                out_json.write_text(json.dumps(res, indent=1))
-    return res
+    """``Val1``-``Val8`` and ``VB01``-``VB20`` of data seed ``seed`` -> ``{name: Video}``."""
+    return md.load_seed(work, seed, run, VAL_ALL)
 
 
 def diagnose(work: Path, runs: dict[int, Path], name: str, k: int = 0) -> str:
@@ -315,8 +236,8 @@ def main(argv=None) -> None:
             load_seed(a.work, seed, run)
         return
     if a.retrain:
-        evaluate_retrained(a.work, runs, a.retrain, out_name=a.out if a.out != "round4.json" else
-                           "round4_retrained.json")
+        md.evaluate_retrained(a.work, runs, a.retrain, [0], retrain_fn=retrain, load=load_seed,
+                              out_name=a.out if a.out != "round4.json" else "round4_retrained.json")
         return
     if a.diagnose:
         text = diagnose(a.work, runs, a.diagnose)
@@ -328,7 +249,8 @@ def main(argv=None) -> None:
         for f in sorted(a.work.glob("round4*.json")):  # the results of every process
             res |= json.loads(f.read_text())
     else:
-        res = evaluate(a.work, runs, a.settings or list(SETTINGS), a.out, a.train_seeds)
+        res = md.evaluate(a.work, runs, a.settings or list(SETTINGS), table=SETTINGS, load=load_seed,
+                          out_name=a.out, train_seeds=a.train_seeds)
     print(report(a.work, res, sorted(runs)))
 
 
