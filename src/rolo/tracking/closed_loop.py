@@ -41,7 +41,9 @@ sequences of all three data seeds, each with its own detector): a chosen detecti
 Ablation switches (:class:`ClosedLoopConfig`): ``inputs="global"`` (pooled frame features instead
 of RoI features), ``loop="open"`` (reference = :class:`rolo.tracking.association.Associator`'s box, which never
 sees the tracker's output), ``refine_without_detection=False`` (no detection: return ``pred``),
-``appearance=False`` / ``online_appearance=False``.
+``appearance=False`` / ``online_appearance=False``. Switches that ``studies/round4.md`` tried and did not
+adopt, off by default: ``local_app``, ``lost_after`` / ``app_redetect_lost``, ``conf_weight``,
+``cand_conf`` (:class:`ClosedLoopConfig`) and ``train_on`` (:class:`ClosedLoopTrainParams`).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from rolo.tracking.trackers import Frame, VideoFrames, iter_track
 BOX_INPUTS = 9  # dx/w, dy/h, log w'/w, log h'/h (reference vs previous output), w/W, h/H, conf, has_det, appearance
 INPUTS = ("roi", "global")
 LOOPS = ("closed", "open")
+TRAIN_ON = ("all", "no_detection")
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,10 @@ class ClosedLoopTrainParams:
     train_on: str = "all"  # "all": every labelled window; "no_detection": only the windows whose last frame
     # has no chosen detection (with detection_delta_scale=0 the only frames whose output the LSTM places)
 
+    def __post_init__(self):
+        if self.train_on not in TRAIN_ON:
+            raise ValueError(f"train_on must be one of {TRAIN_ON}, not {self.train_on!r}")
+
 
 @dataclass
 class TrainSegment:
@@ -401,8 +408,6 @@ def train_closed_loop(segments: Sequence[TrainSegment], cfg: ClosedLoopConfig, p
         })
         if params.train_on == "no_detection":
             keep &= data["x"][last, cfg.feature_dim + 7] == 0
-        elif params.train_on != "all":
-            raise ValueError(f"train_on must be 'all' or 'no_detection', not {params.train_on!r}")
         data["windows"] = data["windows"][keep]
         log["rounds"][-1]["trained"] = int(keep.sum())  # windows of this round's rollouts trained on
         pool.append(data)
