@@ -36,7 +36,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="rolo track's backends set against Ultralytics' model.track (default: torch_fused, onnxruntime, "
                    "openvino; --quick: the chosen backend only)")
     p.add_argument("--no-before", action="store_true", help="skip timing the extraction settings before the fix")
-    p.add_argument("--workers", type=int, default=None, help="our decoding workers (default: ExtractionParams)")
+    p.add_argument("--workers", type=int, default=None, help="our decoding processes, on CPU and CUDA alike (default: ExtractionParams': 0 on CPU, 2 on CUDA)")
     p.add_argument("--ceiling-batches", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads (default: all cores; Ultralytics alone would leave torch at cores - 1)")
@@ -110,7 +110,7 @@ def main(argv=None) -> pd.DataFrame:
     t_start = time.perf_counter()
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     w, h = (int(v) for v in a.size.lower().split("x"))
-    overrides = {k: v for k, v in (("batch", a.batch), ("workers", a.workers)) if v is not None}
+    overrides = {k: v for k, v in (("batch", a.batch), ("workers", a.workers), ("cpu_workers", a.workers)) if v is not None}
     params = ExtractionParams(imgsz=a.imgsz, device=a.device, cpu_batch=a.cpu_batch, **overrides)
     before = None if a.no_before else ExtractionParams(imgsz=a.imgsz, device=a.device, cpu_batch=None, **overrides)
     chosen = ExtractionParams(imgsz=a.imgsz, device=a.device, cpu_batch=a.cpu_batch, backend=a.backend, **overrides)

@@ -8,8 +8,9 @@ same image folder, batch 1, no video written:
                  model, ``rolo_paper``'s tracker, steps 6, hidden 256; the CSV is written) with
                  ``--backend`` of the row.
 ``ultralytics``  ``YOLO(model).track(source, tracker="bytetrack.yaml", imgsz=..., save=False, stream=True)``
-                 with the same weights: the ``.pt`` for eager PyTorch (Ultralytics fuses Conv+BN, so it is
-                 set against ``torch_fused``), and for the exported rows Ultralytics' own
+                 with the same weights: the ``.pt`` for eager PyTorch (Ultralytics' ``AutoBackend`` fuses
+                 Conv+BN and, on an x86 CPU, puts the model in channels-last memory format, so it is set
+                 against ``torch_fused`` with ``extraction.channels_last``), and for the exported rows Ultralytics' own
                  ``model.export(format=..., dynamic=True)`` of the same weights (its export has no feature
                  output; ``dynamic`` lets it letterbox to the same rectangle as ours).
 
@@ -34,15 +35,16 @@ from benchmarks.common import peak_rss_mb
 
 WARMUP = 2  # frames excluded from the rate and the percentiles (model set-up, first-call allocations)
 
-ROWS = (  # (row label, rolo's backend, Ultralytics' model format: "pt" or an export format)
-    ("eager PyTorch", "torch_fused", "pt"),
-    ("ONNX Runtime", "onnxruntime", "onnx"),
-    ("OpenVINO", "openvino", "openvino"),
+ROWS = (  # (row label, rolo's backend, channels-last, Ultralytics' model format: "pt" or an export format)
+    ("eager PyTorch", "torch_fused", True, "pt"),  # as Ultralytics' AutoBackend runs a .pt on an x86 CPU
+    ("ONNX Runtime", "onnxruntime", False, "onnx"),
+    ("OpenVINO", "openvino", False, "openvino"),
 )
 
 
-def make_checkpoint(weights: str, imgsz: int, feature_dim: int, backend: str, out: Path) -> Path:
-    """A random-init coordinate ROLO model recording ``weights`` as its detector."""
+def make_checkpoint(weights: str, imgsz: int, feature_dim: int, backend: str, out: Path, channels_last: bool = False) -> Path:
+    """A random-init coordinate ROLO model recording ``weights`` as its detector (run by ``backend``, in
+    channels-last memory format if ``channels_last``: what ``rolo track`` reads from the record)."""
     import torch
 
     from rolo.detection.detector import feature_layer_index, load_yolo
@@ -52,8 +54,10 @@ def make_checkpoint(weights: str, imgsz: int, feature_dim: int, backend: str, ou
     torch.manual_seed(0)
     layer = feature_layer_index(load_yolo(weights).model)
     model = RoloLSTM(ModelConfig(feature_dim=feature_dim, hidden=256, steps=6)).eval()
-    save_checkpoint(out, model, {"detector": {"detector": str(weights), "feature_layer": layer, "feature_dim": feature_dim,
-                                              "imgsz": imgsz, "backend": backend},
+    detector = {"detector": str(weights), "feature_layer": layer, "feature_dim": feature_dim, "imgsz": imgsz, "backend": backend}
+    if channels_last:
+        detector["channels_last"] = True
+    save_checkpoint(out, model, {"detector": detector,
                                  "association": {"iou_threshold": AssociationParams().iou_threshold,
                                                  "redetect_confidence": AssociationParams().redetect_confidence}})
     return out
@@ -143,13 +147,13 @@ def run(weights: str, frames: list[Path], gt, imgsz: int, feature_dim: int, thre
     source = str(Path(frames[0]).parent)
     init = ",".join(f"{v:.2f}" for v in xyxy_to_otb(np.asarray(gt[0], np.float64)))
     rows, details = [], {"source": source, "frames": len(frames), "rows": {}}
-    for label, backend, fmt in ROWS:
+    for label, backend, channels_last, fmt in ROWS:
         if backends is not None and backend not in backends:
             continue
         if backend in EXPORTED and importlib.util.find_spec(EXPORTED[backend][0]) is None:
             log(f"  anchor {label}: {EXPORTED[backend][0]} not installed, skipped")
             continue
-        ckpt = make_checkpoint(weights, imgsz, feature_dim, backend, workdir / f"anchor-rolo-{backend}.pt")
+        ckpt = make_checkpoint(weights, imgsz, feature_dim, backend, workdir / f"anchor-rolo-{backend}.pt", channels_last)
         theirs = ultralytics_model(weights, fmt, imgsz, workdir)
         base = {"source": source, "imgsz": imgsz, "threads": threads, "label": label}
         got = {"rolo": [], "ultralytics": []}
@@ -160,11 +164,11 @@ def run(weights: str, frames: list[Path], gt, imgsz: int, feature_dim: int, thre
         best = {k: max(v, key=lambda r: r["fps"]) for k, v in got.items()}
         ratio = float(np.median([a["fps"] / b["fps"] for a, b in zip(got["rolo"], got["ultralytics"])]))
         r, u = best["rolo"], best["ultralytics"]
-        log(f"  anchor {label}: rolo track ({backend}) {r['fps']:.2f} frames/s, Ultralytics ByteTrack ({fmt}) "
+        log(f"  anchor {label}: rolo track ({backend}{', channels-last' if channels_last else ''}) {r['fps']:.2f} frames/s, Ultralytics ByteTrack ({fmt}) "
             f"{u['fps']:.2f}; ratio {ratio:.2f}")
         details["rows"][label] = {"backend": backend, "ultralytics_model": theirs, "rounds": got, "ratio": ratio}
         rows += [
-            {"section": "anchor", "measure": f"rolo track, {label} (backend {backend}), batch 1, end to end; "
+            {"section": "anchor", "measure": f"rolo track, {label} (backend {backend}{', channels-last' if channels_last else ''}), batch 1, end to end; "
              f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms a frame, peak RSS {r['peak_rss_mb']:.0f} MB",
              "value": r["fps"], "unit": "frames/s", "ratio": ratio, "ratio_of": "rolo track / Ultralytics track",
              "target": ">= 1.0"},

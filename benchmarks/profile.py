@@ -115,14 +115,14 @@ def main(argv=None) -> dict:
     for backend in a.backends:
         params = ExtractionParams(imgsz=a.imgsz, cpu_batch=1, backend=backend)
         extract_video(weights, frames[:2], params, progress=False)  # export / compile / warm-up outside the profile
-        for workers in (params.workers, 0):
-            p = ExtractionParams(imgsz=a.imgsz, cpu_batch=1, backend=backend, workers=workers)
+        for workers in (params.workers, 0):  # 2 decoding processes, and decoding in the main process (the CPU default)
+            p = ExtractionParams(imgsz=a.imgsz, cpu_batch=1, backend=backend, workers=workers, cpu_workers=workers)
             wall, stats = profile(lambda: extract_video(weights, frames, p, progress=False))
             res["runs"][f"extraction {backend}, workers {workers}"] = {
                 "frames_per_s": round(a.frames / wall, 3), "ms_per_frame": round(1000 * wall / a.frames, 1),
                 "shares": stage_shares(wall, stats)}
         if a.track:
-            tb = "torch_fused" if backend == "torch" else backend  # the anchor's eager row fuses, as Ultralytics does
+            tb = "torch_fused" if backend == "torch" else backend  # the anchor's eager row: fused, channels-last, as Ultralytics
             res["runs"][f"rolo track {tb}"] = profile_track(weights, frames, gt, a.imgsz, tb, work)
     if a.track:
         res["runs"]["Ultralytics model.track, ByteTrack (.pt)"] = profile_ultralytics(weights, frames, a.imgsz)
@@ -151,7 +151,8 @@ def profile_track(weights: str, frames: list[Path], gt, imgsz: int, backend: str
     from rolo.utils.boxes import xyxy_to_otb
 
     feats, _, _ = extract_video(weights, frames[:2], ExtractionParams(imgsz=imgsz, workers=0), progress=False)
-    ckpt = make_checkpoint(weights, imgsz, feats.shape[1], backend, work / f"profile_rolo_{backend}.pt")
+    ckpt = make_checkpoint(weights, imgsz, feats.shape[1], backend, work / f"profile_rolo_{backend}.pt",
+                           channels_last=backend == "torch_fused")  # as the anchor's eager row
     init = ",".join(f"{v:.2f}" for v in xyxy_to_otb(np.asarray(gt[0], np.float64)))
 
     def run():

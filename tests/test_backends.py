@@ -72,6 +72,30 @@ def test_each_backend_gives_features_detections_and_neck_maps(backend, threads):
         assert feats1.shape == (1, 256) and dets1.shape == (1, params.max_det, 6)
 
 
+@pytest.mark.parametrize("backend", ALL)
+def test_torch_runs_on_one_thread_beside_an_exported_backend_only(backend, threads):
+    """Around an exported backend's forward pass torch runs on one thread (its pool would wait for the
+    runtime's spinning workers); the runtime keeps the job's threads; torch's count is restored after.
+    Eager PyTorch keeps the job's threads throughout."""
+    from ultralytics.utils import nms
+
+    seen = []
+    real_nms = nms.non_max_suppression
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real_nms(*args, **kwargs)
+
+    params = ExtractionParams(imgsz=96, workers=0, backend=backend, conf=1e-4)
+    x = torch.randint(0, 256, (2, 3, 96, 128), dtype=torch.uint8)
+    with FeatureExtractor("yolov8n.yaml", params) as ex, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(nms, "non_max_suppression", spy)
+        ex(x, (120, 160))
+        if backend in EXPORTED:
+            assert ex.runner.threads == THREADS
+    assert seen == [1 if backend in EXPORTED else THREADS] and torch.get_num_threads() == THREADS
+
+
 @pytest.mark.parametrize("backend", sorted(EXPORTED))
 def test_missing_backend_package_is_one_line_naming_the_setting(backend, monkeypatch):
     monkeypatch.setitem(sys.modules, EXPORTED[backend][0], None)  # import fails as if not installed
@@ -207,3 +231,55 @@ def test_checkpoint_records_the_backend_and_rolo_track_defaults_to_it(tiny_workf
     assert ckpt["detector"]["backend"] == DEFAULT_BACKEND
     assert json.loads((tiny_workflow / "results/features/D/meta.json").read_text())["backend"] == DEFAULT_BACKEND
     assert dataclasses.replace(ExtractionParams(), backend="openvino").backend == "openvino"
+
+
+def test_channels_last_is_recorded_and_rolo_track_runs_it(tiny_workflow, tmp_path, capfd, threads, monkeypatch):
+    """``extraction.channels_last`` (how Ultralytics' own predictor runs a ``.pt`` on an x86 CPU, with
+    ``torch_fused``) is recorded in ``meta.json`` and the model's record, and ``rolo track`` runs the
+    recorded one (and without the record, the default), reproducing the pipeline's track bit for bit."""
+    monkeypatch.chdir(tiny_workflow)
+    from rolo.cli import main
+    from rolo.data.sequences import read_otb_boxes
+    from rolo.data.splits import read_splits
+    from rolo.detection.extraction import detector_record
+    from rolo.tracking.registry import TRACKERS
+    from rolo.tracking.trackers import track_job
+
+    exp, video, tracker = "exp1", "D", "rolo"
+    steps = TINY_CONFIG.get("rolo", {}).get("steps", 6)
+    ckpt = torch.load(tiny_workflow / f"results/{exp}/models/{TRACKERS[tracker].model_kind}_s{steps}.pt", weights_only=True)
+    assert "channels_last" not in ckpt["detector"]  # recorded only when set
+    splits_json = tiny_workflow / f"results/{exp}/splits.json"
+    split = read_splits(splits_json)[video]
+    extraction = {**TINY_CONFIG["extraction"], "imgsz": TINY_CONFIG["detector"]["imgsz"], "backend": "torch_fused",
+                  "channels_last": True}
+    out = tmp_path / "features"
+    out.mkdir()
+    extract_features_job(tiny_workflow / f"resources/synthetic/{video}/img", "results/detector/weights.pt", extraction,
+                         out / "features.npy", out / "detections.npy", out / "meta.json")
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["channels_last"] is True and detector_record(meta)["channels_last"] is True
+    ckpt["detector"].update(backend="torch_fused", channels_last=True)  # as a model trained on these features records
+    torch.save(ckpt, tmp_path / "model.pt")
+    only = json.loads(splits_json.read_text())
+    only["videos"] = {video: only["videos"][video]}
+    (tmp_path / "splits.json").write_text(json.dumps(only))
+    files = {"features": str(out / "features.npy"), "detections": str(out / "detections.npy"),
+             "meta": str(out / "meta.json"), "neck_meta": str(out / "neck.json")}
+    track_job(tracker, tmp_path / "splits.json", {video: files}, {}, tmp_path / "model.pt", tmp_path / "tracks")
+    pipeline = read_otb_boxes(tmp_path / "tracks" / f"{video}.txt")
+    import rolo.tracking.live as live
+
+    ran = []  # the extraction settings rolo track loads its detector with
+    real = live.load_extractor
+    monkeypatch.setattr(live, "load_extractor", lambda detector, params: ran.append(params) or real(detector, params))
+    for record in (True, False):
+        ckpt["detector"]["channels_last"] = record
+        torch.save(ckpt, tmp_path / "model.pt")
+        rc = main(["track", str(tiny_workflow / f"resources/synthetic/{video}/img"), "--init",
+                   ",".join(repr(float(v)) for v in split.start_box), "--model", str(tmp_path / "model.pt"), "--out",
+                   str(tmp_path / f"{record}.txt"), "--format", "otb", "--start", str(split.test[0] + 1), "--threads",
+                   str(THREADS), "--batch", str(extraction["batch"]), "--quiet"])
+        assert rc == 0, capfd.readouterr()[1]
+    assert [(p.backend, p.channels_last) for p in ran] == [("torch_fused", True), ("torch_fused", False)]
+    np.testing.assert_array_equal(read_otb_boxes(tmp_path / "True.txt"), pipeline)

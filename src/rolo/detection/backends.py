@@ -157,10 +157,13 @@ class ExportedRunner:
     ``(predictions, feature, neck maps)`` as torch tensors, like the eager forward pass with its hooks.
 
     The ONNX file is made (or read from the cache) at the first batch of a letterboxed size. Threads:
-    torch's (``torch.get_num_threads()``, which the pipeline pins per job), so both entry points run the
-    same kernels on the same threads."""
+    torch's when the runner is made (``torch.get_num_threads()``, which the pipeline pins per job), so
+    both entry points run the same kernels on the same threads."""
 
     def __init__(self, backend: str, model, detector: str, layer: int, levels: tuple[int, ...]):
+        import torch
+
+        self.threads = max(1, torch.get_num_threads())
         self.backend = backend
         self.module = require(backend)
         self.model, self.detector, self.layer, self.levels = model, str(detector), layer, tuple(levels)
@@ -175,14 +178,12 @@ class ExportedRunner:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def _session(self, shape: tuple[int, ...]):
-        import torch
-
         hw = tuple(int(v) for v in shape[2:])
         key = hw if self.backend == "onnxruntime" else tuple(int(v) for v in shape)
         if key in self._sessions:
             return self._sessions[key]
         onnx_file = export_onnx(self.model, self.detector, hw, self.layer, self.levels, self._tmp)
-        threads = max(1, torch.get_num_threads())
+        threads = self.threads
         if self.backend == "onnxruntime":
             ort = self.module
             opts = ort.SessionOptions()
@@ -213,8 +214,13 @@ class ExportedRunner:
         return run
 
     def prepare(self, shape: tuple[int, ...]) -> None:
-        """Export (or read the cache) and load the backend for inputs of ``shape`` ``(B, 3, h, w)``."""
-        self._session(tuple(int(v) for v in shape))
+        """Export (or read the cache) and load the backend for inputs of ``shape`` ``(B, 3, h, w)``, and run
+        it once on zeros: a session's first run allocates its buffers (about one more forward pass's time),
+        which is loading, not a frame's work. The outputs of later runs do not depend on it."""
+        import numpy as np
+
+        shape = tuple(int(v) for v in shape)
+        self._session(shape)(np.zeros(shape, np.float32))
 
     def __call__(self, x: "torch.Tensor"):
         import numpy as np

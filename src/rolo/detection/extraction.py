@@ -1,8 +1,10 @@
 """Per-video feature extraction: one forward pass per batch gives detections and deep features.
 
-Frames are decoded and letterboxed in background workers (a ``torch.utils.data.DataLoader``) with
-Ultralytics' ``LetterBox``; the batch goes once through the detection model; a forward hook on the
-last backbone layer captures the feature map, which is global-average-pooled (512-d for YOLOv8s);
+Frames are decoded and letterboxed (Ultralytics' ``LetterBox``) by a ``torch.utils.data.DataLoader``: in
+background worker processes on CUDA (``extraction.workers``), in the main process between forward passes
+on CPU (``extraction.cpu_workers``, default 0: the forward pass already uses every core). The batch goes
+once through the detection model; a forward hook on the last backbone layer captures the feature map,
+which is global-average-pooled (512-d for YOLOv8s);
 Ultralytics' ``non_max_suppression`` and ``scale_boxes`` turn the head's output into boxes in the
 original image's pixels.
 
@@ -17,6 +19,7 @@ Outputs (see :func:`extract_video`):
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -143,9 +146,27 @@ class FeatureExtractor:
     def letterbox(self):
         return make_letterbox(self.params.imgsz, self.stride)
 
+    @contextlib.contextmanager
+    def host_threads(self):
+        """On an exported backend, torch's own work around the forward pass (normalising, batching,
+        NMS, rescaling) runs on one thread inside this block. The exported runtime keeps the job's
+        threads, and its idle workers spin for a while after each pass: torch's thread pool, woken in
+        between, waited for those cores (10-25 ms a frame for YOLOv8s at 640 px on 2 cores,
+        BENCHMARKS.md). These ops give the same results on any number of threads. Eager PyTorch: no change."""
+        import torch
+
+        before = torch.get_num_threads()
+        if self.runner is not None and before > 1:
+            torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            if torch.get_num_threads() != before:
+                torch.set_num_threads(before)
+
     def prepare(self, first_frame: Path, batch: int) -> None:
-        """An exported backend: make (or read) its export and load it for ``first_frame``'s letterboxed size
-        and ``batch`` now, outside the timed loop (as eager PyTorch's model loading is)."""
+        """An exported backend: make (or read) its export, load it for ``first_frame``'s letterboxed size
+        and ``batch`` and run it once, now, outside the timed loop (as eager PyTorch's model loading is)."""
         if self.runner is not None:
             x = letterbox_frame(read_image(first_frame), self.letterbox())
             self.runner.prepare((batch, *x.shape))
@@ -171,7 +192,7 @@ class FeatureExtractor:
 
         p = self.params
         dets = np.full((len(x), p.max_det, 6), np.nan, np.float32)
-        with torch.inference_mode():
+        with torch.inference_mode(), self.host_threads():
             x = x.to(self.device, non_blocking=True)
             x = (x.half() if self.half else x.float()) / 255.0
             if p.channels_last:
@@ -220,6 +241,8 @@ class FeatureExtractor:
         }
         if p.features_dtype != "float32":  # recorded only when not float32: float32 records are as before
             meta["features_dtype"] = p.features_dtype
+        if p.channels_last:  # recorded only when set, likewise
+            meta["channels_last"] = True
         return meta
 
 
@@ -272,7 +295,7 @@ def extract_video(
         loader = torch.utils.data.DataLoader(
             _Frames(list(frames), params.imgsz, ex.stride),
             batch_size=params.forward_batch(ex.device),
-            num_workers=params.workers,
+            num_workers=params.decode_workers(ex.device),
             pin_memory=ex.device.type == "cuda",
             persistent_workers=False,
         )
@@ -280,26 +303,27 @@ def extract_video(
             ex.prepare(frames[0], params.forward_batch(ex.device))
         t0 = time.perf_counter()
         report = Progress("extract", n, t0)
-        for x, shapes in loader:
-            if first_shape is None:
-                first_shape = tuple(int(v) for v in shapes[0])
-                letterboxed = tuple(x.shape[2:])
-            if any(tuple(int(v) for v in s) != first_shape for s in shapes):
-                raise RoloInputError(f"{frames[done]}: frames of one video must share one size")
-            pooled, d = ex(x, first_shape)
-            if feats is None:
-                feats = np.empty((n, pooled.shape[1]), pooled.dtype)
-            feats[done : done + len(x)] = pooled
-            dets[done : done + len(x)] = d
-            if ex.neck is not None:
-                if neck is None:
-                    neck = [_neck_store(neck_dir, lvl, (n, *m.shape[1:]), m.dtype)
-                            for lvl, m in zip(params.neck.levels, ex.neck.maps)]
-                for store, m in zip(neck, ex.neck.maps):
-                    store[done : done + len(x)] = m
-            done += len(x)
-            if progress:
-                report(done)
+        with ex.host_threads():  # torch on one thread beside an exported backend
+            for x, shapes in loader:
+                if first_shape is None:
+                    first_shape = tuple(int(v) for v in shapes[0])
+                    letterboxed = tuple(x.shape[2:])
+                if any(tuple(int(v) for v in s) != first_shape for s in shapes):
+                    raise RoloInputError(f"{frames[done]}: frames of one video must share one size")
+                pooled, d = ex(x, first_shape)
+                if feats is None:
+                    feats = np.empty((n, pooled.shape[1]), pooled.dtype)
+                feats[done : done + len(x)] = pooled
+                dets[done : done + len(x)] = d
+                if ex.neck is not None:
+                    if neck is None:
+                        neck = [_neck_store(neck_dir, lvl, (n, *m.shape[1:]), m.dtype)
+                                for lvl, m in zip(params.neck.levels, ex.neck.maps)]
+                    for store, m in zip(neck, ex.neck.maps):
+                        store[done : done + len(x)] = m
+                done += len(x)
+                if progress:
+                    report(done)
         if progress:
             report(done, final=True)
         if done != n or feats is None:
@@ -371,15 +395,16 @@ def extract_features_job(
     save_json(out_meta, meta)
 
 
-DETECTOR_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz", "backend", "features_dtype")
+DETECTOR_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz", "backend", "features_dtype", "channels_last")
 """Extraction settings a trained ROLO model depends on; recorded in its checkpoint. ``backend`` (how the
-detector ran, :mod:`rolo.detection.backends`) is recorded, not checked: a different backend moves the
-features in the last bits only, and ``rolo track`` runs the recorded one unless told otherwise.
-``features_dtype`` is recorded only when it is not float32 (so float32 records are as before it
-existed); ``rolo track`` rounds its features to the recorded one."""
+detector ran, :mod:`rolo.detection.backends`) and ``channels_last`` are recorded, not checked: they move
+the features in the last bits only, and ``rolo track`` runs the recorded ones (the backend unless told
+otherwise), so that it reproduces the pipeline's tracks. ``features_dtype`` and ``channels_last`` are
+recorded only when they are not the default (so default records are as before they existed);
+``rolo track`` rounds its features to the recorded dtype."""
 
 CHECKED_KEYS = ("detector", "feature_layer", "feature_dim", "imgsz", "features_dtype")
-DEFAULTS = {"features_dtype": "float32"}  # the value of a key a record leaves out
+DEFAULTS = {"features_dtype": "float32", "channels_last": False}  # the value of a key a record leaves out
 
 
 def detector_record(meta: dict) -> dict:

@@ -18,13 +18,17 @@ class ExtractionParams:
     iou: float = 0.7  # NMS IoU
     max_det: int = 10  # K detections kept per frame
     agnostic: bool = True  # class-agnostic NMS: one box per object whatever its class
-    workers: int = 2  # background decoding processes
+    workers: int = 2  # background decoding processes on CUDA
     device: str | None = None  # None: CUDA when present, else CPU
     # frames per forward pass on CPU (None: ``batch``). One 640 px frame's activations fit in the CPU's
     # cache, a batch's spill to RAM: YOLOv8s at 640 px on 2 cores runs about 1.5x faster a frame at 1
     # than at 16 (BENCHMARKS.md). A frame's outputs may differ in the last bits between batch sizes
     # (YOLOv8s at 640 px: identical; the demo's small model at 160-256 px: ~1e-15).
     cpu_batch: int | None = None
+    # background decoding processes on CPU (None: ``workers``). 0 decodes in the main process between
+    # forward passes: on a CPU the forward pass already uses every core the job has, and decoding processes
+    # competing for them made extraction 10-20 % slower on 2 cores (BENCHMARKS.md); the outputs are the same
+    cpu_workers: int | None = 0
     # channels-last memory format for the detector: 1.2x faster on a 2-core CPU (BENCHMARKS.md), but other
     # convolution kernels run, so outputs differ from the default layout in the last float bits: opt-in
     channels_last: bool = False
@@ -67,6 +71,12 @@ class ExtractionParams:
         if device.type == "cuda" or self.cpu_batch is None:
             return self.batch
         return self.cpu_batch
+
+    def decode_workers(self, device) -> int:
+        """Background decoding processes on ``device`` (a ``torch.device``)."""
+        if device.type == "cuda" or self.cpu_workers is None:
+            return self.workers
+        return self.cpu_workers
 
 
 FEATURES_DTYPES = ("float32", "float16")

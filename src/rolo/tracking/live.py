@@ -273,9 +273,11 @@ def track_source(
     imgsz = recorded.get("imgsz")
     if not isinstance(imgsz, int):
         raise RoloInputError(f"{model_path}: the checkpoint records no detector image size (imgsz)")
-    # features rounded as the training features were (extraction.features_dtype, recorded when not float32)
-    params = dataclasses.replace(extraction or ExtractionParams(), imgsz=imgsz, workers=0,
-                                 features_dtype=recorded.get("features_dtype", "float32"))
+    # features rounded as the training features were (extraction.features_dtype, recorded when not float32);
+    # the detector in the memory format it ran in (extraction.channels_last, recorded when set)
+    params = dataclasses.replace(extraction or ExtractionParams(), imgsz=imgsz, workers=0, cpu_workers=0,
+                                 features_dtype=recorded.get("features_dtype", "float32"),
+                                 channels_last=bool(recorded.get("channels_last", False)))
     recorded_backend = recorded.get("backend")  # absent in checkpoints made before extraction.backend
     if backend is None:
         backend = recorded_backend or params.backend
