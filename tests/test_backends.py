@@ -20,6 +20,7 @@ import dataclasses
 import importlib.util
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -171,12 +172,31 @@ def test_differences_against_eager_pytorch_are_bounded(tiny_workflow, eager, bac
     np.testing.assert_array_equal(dets[ok][:, 5], dets0[ok][:, 5])
 
 
+def pipeline_features(workdir, video: str, extraction: dict, out) -> dict:
+    """The pipeline's extraction stage (extract_features_job) of ``video`` into ``out`` -> the tracking
+    stage's file record for it. Run from ``workdir`` (the detector's path is recorded relative to it)."""
+    out.mkdir(parents=True)
+    extract_features_job(workdir / f"resources/synthetic/{video}/img", "results/detector/weights.pt", extraction,
+                         out / "features.npy", out / "detections.npy", out / "meta.json")
+    return {"features": str(out / "features.npy"), "detections": str(out / "detections.npy"),
+            "meta": str(out / "meta.json"), "neck_meta": str(out / "neck.json")}
+
+
+def rolo_track(workdir, video: str, split, model, out, batch: int, *extra: str) -> int:
+    """``rolo track`` over ``video``'s test frames from its start box -> exit status (OTB file ``out``)."""
+    from rolo.cli import main
+
+    return main(["track", str(workdir / f"resources/synthetic/{video}/img"), "--init",
+                 ",".join(repr(float(v)) for v in split.start_box), "--model", str(model), "--out", str(out),
+                 "--format", "otb", "--start", str(split.test[0] + 1), "--threads", str(THREADS),
+                 "--batch", str(batch), "--quiet", *extra])
+
+
 @pytest.mark.parametrize("backend", OTHERS)
 def test_pipeline_and_rolo_track_match_exactly_on_a_backend(tiny_workflow, tmp_path, capfd, threads, backend, monkeypatch):
     """The pipeline's extraction (extract_features_job) and tracking stage (track_job) with ``backend``,
     then ``rolo track --backend`` on the same frames: the same closed-loop ROLO track, bit for bit."""
     monkeypatch.chdir(tiny_workflow)  # the workflow's folder: the detector's path is recorded relative to it
-    from rolo.cli import main
     from rolo.data.sequences import read_otb_boxes
     from rolo.data.splits import read_splits
     from rolo.tracking.registry import TRACKERS
@@ -190,19 +210,11 @@ def test_pipeline_and_rolo_track_match_exactly_on_a_backend(tiny_workflow, tmp_p
     extraction = {**TINY_CONFIG["extraction"], "imgsz": TINY_CONFIG["detector"]["imgsz"], "backend": backend}
     videos = {}
     for v in sorted(s for s, sp in splits.items() if sp.test is not None):
-        out = tmp_path / "features" / v
-        out.mkdir(parents=True)
-        extract_features_job(tiny_workflow / f"resources/synthetic/{v}/img", "results/detector/weights.pt",
-                             extraction, out / "features.npy", out / "detections.npy", out / "meta.json")
-        assert json.loads((out / "meta.json").read_text())["backend"] == backend
-        videos[v] = {"features": str(out / "features.npy"), "detections": str(out / "detections.npy"),
-                     "meta": str(out / "meta.json"), "neck_meta": str(out / "neck.json")}
+        videos[v] = pipeline_features(tiny_workflow, v, extraction, tmp_path / "features" / v)
+        assert json.loads(Path(videos[v]["meta"]).read_text())["backend"] == backend
     track_job(tracker, splits_json, videos, {}, model, tmp_path / "tracks")
-    split = splits[video]
-    rc = main(["track", str(tiny_workflow / f"resources/synthetic/{video}/img"), "--init",
-               ",".join(repr(float(v)) for v in split.start_box), "--model", str(model), "--out",
-               str(tmp_path / "track.csv"), "--format", "otb", "--start", str(split.test[0] + 1), "--threads",
-               str(THREADS), "--backend", backend, "--batch", str(extraction["batch"]), "--quiet"])
+    rc = rolo_track(tiny_workflow, video, splits[video], model, tmp_path / "track.csv", extraction["batch"],
+                    "--backend", backend)
     _, err = capfd.readouterr()
     assert rc == 0, err
     np.testing.assert_array_equal(read_otb_boxes(tmp_path / "track.csv"), read_otb_boxes(tmp_path / "tracks" / f"{video}.txt"))
@@ -238,7 +250,7 @@ def test_channels_last_is_recorded_and_rolo_track_runs_it(tiny_workflow, tmp_pat
     ``torch_fused``) is recorded in ``meta.json`` and the model's record, and ``rolo track`` runs the
     recorded one (and without the record, the default), reproducing the pipeline's track bit for bit."""
     monkeypatch.chdir(tiny_workflow)
-    from rolo.cli import main
+    import rolo.tracking.live as live
     from rolo.data.sequences import read_otb_boxes
     from rolo.data.splits import read_splits
     from rolo.detection.extraction import detector_record
@@ -253,22 +265,16 @@ def test_channels_last_is_recorded_and_rolo_track_runs_it(tiny_workflow, tmp_pat
     split = read_splits(splits_json)[video]
     extraction = {**TINY_CONFIG["extraction"], "imgsz": TINY_CONFIG["detector"]["imgsz"], "backend": "torch_fused",
                   "channels_last": True}
-    out = tmp_path / "features"
-    out.mkdir()
-    extract_features_job(tiny_workflow / f"resources/synthetic/{video}/img", "results/detector/weights.pt", extraction,
-                         out / "features.npy", out / "detections.npy", out / "meta.json")
-    meta = json.loads((out / "meta.json").read_text())
+    files = pipeline_features(tiny_workflow, video, extraction, tmp_path / "features")
+    meta = json.loads(Path(files["meta"]).read_text())
     assert meta["channels_last"] is True and detector_record(meta)["channels_last"] is True
     ckpt["detector"].update(backend="torch_fused", channels_last=True)  # as a model trained on these features records
     torch.save(ckpt, tmp_path / "model.pt")
     only = json.loads(splits_json.read_text())
     only["videos"] = {video: only["videos"][video]}
     (tmp_path / "splits.json").write_text(json.dumps(only))
-    files = {"features": str(out / "features.npy"), "detections": str(out / "detections.npy"),
-             "meta": str(out / "meta.json"), "neck_meta": str(out / "neck.json")}
     track_job(tracker, tmp_path / "splits.json", {video: files}, {}, tmp_path / "model.pt", tmp_path / "tracks")
     pipeline = read_otb_boxes(tmp_path / "tracks" / f"{video}.txt")
-    import rolo.tracking.live as live
 
     ran = []  # the extraction settings rolo track loads its detector with
     real = live.load_extractor
@@ -276,10 +282,7 @@ def test_channels_last_is_recorded_and_rolo_track_runs_it(tiny_workflow, tmp_pat
     for record in (True, False):
         ckpt["detector"]["channels_last"] = record
         torch.save(ckpt, tmp_path / "model.pt")
-        rc = main(["track", str(tiny_workflow / f"resources/synthetic/{video}/img"), "--init",
-                   ",".join(repr(float(v)) for v in split.start_box), "--model", str(tmp_path / "model.pt"), "--out",
-                   str(tmp_path / f"{record}.txt"), "--format", "otb", "--start", str(split.test[0] + 1), "--threads",
-                   str(THREADS), "--batch", str(extraction["batch"]), "--quiet"])
+        rc = rolo_track(tiny_workflow, video, split, tmp_path / "model.pt", tmp_path / f"{record}.txt", extraction["batch"])
         assert rc == 0, capfd.readouterr()[1]
     assert [(p.backend, p.channels_last) for p in ran] == [("torch_fused", True), ("torch_fused", False)]
     np.testing.assert_array_equal(read_otb_boxes(tmp_path / "True.txt"), pipeline)
