@@ -150,14 +150,13 @@ def closed_loop_frames(weights, extraction, x, orig_hw, frames, n: int):
     import dataclasses
 
     from rolo.detection.extraction import FeatureExtractor
-    from rolo.detection.neck import Letterbox, NeckMeta, NeckSpec
+    from rolo.detection.neck import NeckMeta, NeckSpec
 
     params = dataclasses.replace(extraction, neck=extraction.neck or NeckSpec())
     with FeatureExtractor(weights, params) as ex:
         ex(x, orig_hw)
         maps = ex.neck.maps
-        meta = NeckMeta(params.neck, ex.neck.strides, tuple(int(m.shape[1]) for m in maps),
-                        Letterbox.of(tuple(x.shape[2:]), orig_hw), tuple(int(v) for v in x.shape[2:]), (orig_hw[1], orig_hw[0]))
+        meta = NeckMeta.of(ex.neck, x.shape[2:], orig_hw)
     neck = [np.broadcast_to(m, (n, *m.shape[1:])) for m in maps]
     return dataclasses.replace(frames, neck=neck, neck_meta=meta)
 

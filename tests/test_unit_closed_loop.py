@@ -393,3 +393,28 @@ def test_training_on_no_detection_windows_only():
     assert 0 < nod_log["rounds"][0]["trained"] < all_log["rounds"][0]["trained"]
     with pytest.raises(ValueError, match="train_on"):
         train_closed_loop([seg], cfg, ClosedLoopTrainParams(**{**p.__dict__, "train_on": "some"}))
+
+
+def test_storage_rounding_and_widening_match_numpy_bit_for_bit():
+    """to_storage / widen convert with torch (numpy converts float16 subnormals ~100x slower): the same
+    bits as numpy's astype over normal, subnormal, overflowing and special values, and on read-only
+    memory-mapped arrays."""
+    from rolo.detection.neck import to_storage, widen
+
+    rng = np.random.default_rng(0)
+    special = np.array([0.0, -0.0, 1e-8, -3e-8, 2.98e-8, 5.96e-8, 6.1e-5, 6.09e-5, 65504, 65519.99, 65520, 1e6,
+                        -1e6, np.inf, -np.inf, 1 / 3, 2049, 2051, 0.1], np.float32)
+    scaled = rng.standard_normal(200_000) * 10.0 ** rng.integers(-10, 7, 200_000)
+    x = np.concatenate([special, scaled.astype(np.float32)])
+    with np.errstate(over="ignore"):
+        want = x.astype(np.float16)
+    got = to_storage(torch.from_numpy(x), "float16")
+    assert got.dtype == np.float16 and np.array_equal(got.view(np.uint16), want.view(np.uint16))
+    assert np.isnan(to_storage(torch.tensor([np.nan]), "float16")).all()
+    assert np.array_equal(to_storage(torch.from_numpy(x), "float32").view(np.uint32), x.view(np.uint32))
+    ro = want.copy()
+    ro.setflags(write=False)
+    for stored in (want, ro):
+        w = widen(stored)
+        assert w.dtype == torch.float32 and np.array_equal(w.numpy().view(np.uint32), want.astype(np.float32).view(np.uint32))
+    assert torch.equal(widen(torch.from_numpy(want)), torch.from_numpy(want.astype(np.float32)))

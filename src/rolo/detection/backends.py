@@ -246,9 +246,9 @@ class ExportedNeck:
         self.maps: list = []
 
     def set(self, maps) -> None:
-        from rolo.detection.neck import reduce_map
+        from rolo.detection.neck import reduce_map, to_storage
 
-        self.maps = [reduce_map(m.float(), self.spec).cpu().numpy().astype(self.spec.dtype) for m in maps]
+        self.maps = [to_storage(reduce_map(m.float(), self.spec), self.spec.dtype) for m in maps]
 
     def remove(self) -> None:
         pass

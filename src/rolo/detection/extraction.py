@@ -331,17 +331,13 @@ def extract_video(
         elapsed = time.perf_counter() - t0
         meta = ex.meta((first_shape[1], first_shape[0]), letterboxed, n, feats.shape[1])
         if neck is not None:
-            from rolo.detection.neck import Letterbox, NeckMeta
+            from rolo.detection.neck import NeckMeta
 
             for store in neck:
                 if isinstance(store, np.memmap):
                     store.flush()
             meta["neck"] = neck
-            meta["neck_meta"] = NeckMeta(
-                spec=params.neck, strides=ex.neck.strides, channels=tuple(int(m.shape[1]) for m in neck),
-                letterbox=Letterbox.of(letterboxed, first_shape), letterboxed_hw=tuple(letterboxed),
-                image_wh=(first_shape[1], first_shape[0]),
-            )
+            meta["neck_meta"] = NeckMeta.of(ex.neck, letterboxed, first_shape[:2])
     meta["seconds"] = round(elapsed, 3)
     return feats, dets, meta
 

@@ -60,7 +60,7 @@ from torch import nn
 from rolo.tracking.appearance import AppearanceModel, AppearanceParams, ring_boxes, start_samples
 from rolo.tracking.association import AssociationParams, Associator
 from rolo.utils.boxes import iou
-from rolo.detection.neck import NeckMeta, roi_pool
+from rolo.detection.neck import NeckMeta, roi_pool, widen
 from rolo.tracking.trackers import Frame, VideoFrames, iter_track
 
 BOX_INPUTS = 9  # dx/w, dy/h, log w'/w, log h'/h (reference vs previous output), w/W, h/H, conf, has_det, appearance
@@ -192,7 +192,7 @@ class ClosedLoopTracker:
         return np.concatenate([feat, np.asarray(box, np.float32)]).astype(np.float32)
 
     def _maps(self, frame: Frame):
-        return [torch.from_numpy(np.asarray(m, np.float32)) for m in frame.neck]
+        return [widen(m) for m in frame.neck]
 
     # --- tracker protocol -------------------------------------------------------------------------
     def start(self, box: np.ndarray, frame: Frame) -> None:

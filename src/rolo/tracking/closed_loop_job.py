@@ -86,6 +86,23 @@ def model_config(neck_meta, steps: int, overrides: dict | None = None):
     return replace(base, feature_dim=dim)
 
 
+def save_checkpoint(path, model, app, detector: dict, association: dict, neck_meta, **extra) -> None:
+    """A closed-loop checkpoint (atomically): the model's weights and settings (``model.cfg``), the
+    appearance settings ``app``, the detector and association records, the neck maps' record, and
+    ``extra`` entries (training: ``train``, ``videos``)."""
+    import torch
+
+    from rolo.utils.io import atomic_path
+
+    payload = {
+        "state_dict": model.state_dict(), "closed_loop": asdict(model.cfg), "appearance": asdict(app),
+        "model": {"kind": KIND, "steps": model.cfg.steps}, "detector": dict(detector), "association": dict(association),
+        "neck": neck_meta.to_json(), **extra,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
 def train_job(splits_json, videos: dict[str, dict[str, str]], model_params: dict, train_params: dict,
               assoc_params: dict, out_model, out_loss) -> None:
     """Pipeline stage: ``videos = {video: {"features", "detections", "meta", "neck_meta", "gt"}}``
@@ -129,13 +146,8 @@ def train_job(splits_json, videos: dict[str, dict[str, str]], model_params: dict
     torch.manual_seed(params.seed)
     print(f"training the closed-loop ROLO on {len(segments)} segments ({cfg.feature_dim}-d RoI features)", file=sys.stderr)
     model, log = train_closed_loop(segments, cfg, params, app, progress=True)
-    payload = {
-        "state_dict": model.state_dict(), "closed_loop": asdict(cfg), "appearance": asdict(app),
-        "model": {"kind": KIND, "steps": cfg.steps}, "detector": detector, "association": dict(assoc_params),
-        "train": asdict(params), "videos": [s.name for s in segments], "neck": neck_meta.to_json(),
-    }
-    with atomic_path(out_model) as tmp:
-        torch.save(payload, tmp)
+    save_checkpoint(out_model, model, app, detector, assoc_params, neck_meta,
+                    train=asdict(params), videos=[s.name for s in segments])
     rows = log.get("rounds", []) if isinstance(log, dict) else []
     with atomic_path(out_loss) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False)

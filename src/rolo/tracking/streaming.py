@@ -494,13 +494,9 @@ class StreamedVideo:
             if self.neck_meta is None:
                 import dataclasses
 
-                from rolo.detection.neck import Letterbox, NeckMeta
+                from rolo.detection.neck import NeckMeta
 
-                self.neck_meta = NeckMeta(
-                    spec=self.extractor.neck.spec, strides=self.extractor.neck.strides,
-                    channels=tuple(int(m.shape[1]) for m in self.extractor.neck.maps),
-                    letterbox=Letterbox.of(self.letterboxed_hw, (h, w)), letterboxed_hw=self.letterboxed_hw, image_wh=(w, h),
-                )
+                self.neck_meta = NeckMeta.of(self.extractor.neck, self.letterboxed_hw, (h, w))
                 self.frames = dataclasses.replace(self.frames, neck_meta=self.neck_meta)
 
     def close(self) -> None:
