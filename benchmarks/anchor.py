@@ -201,7 +201,7 @@ def run(weights: str, frames: list[Path], gt, imgsz: int, feature_dim: int, thre
                            "init": init, "backend": backend, "out": str(workdir / "anchor-track.csv")}
         got = {k: [] for k in specs}
         order = list(specs)
-        for i in range(rounds):  # the order turns round by round: a slow spell of the machine hits every side alike
+        for i in range(rounds):  # the order turns round by round: no side always runs right after the same other one
             for k in order[i % len(order):] + order[: i % len(order)]:
                 got[k].append(measure(specs[k], workdir))
         # each side's best round (other guests' CPU time, stolen in bursts as long as a run, only ever slows
