@@ -15,7 +15,8 @@ functions, as a share of the run's wall time:
 ``NMS``              Ultralytics' ``non_max_suppression`` and ``scale_boxes``;
 ``setup``, ``warm-up``  loading the model or the exported session and the first pass (``make bench``'s
                      extraction clock starts after them; ``rolo track``'s anchor excludes the first frame);
-``tracker``          (``rolo track`` only) the tracker's ``update``.
+``tracker``          (``rolo track`` only) the tracker's ``update`` (``rolo_paper``'s, or the closed-loop
+                     ``rolo``'s), and for ``rolo`` the rounding of the neck maps to float16.
 
 Beside it, ``decode + letterbox`` is timed alone in this process (``cv2.imread`` and the letterbox of
 every frame, one thread): the CPU work that the decoding workers take from the forward pass's cores.
@@ -33,6 +34,7 @@ import pstats
 import time
 from pathlib import Path
 
+from benchmarks.anchor import TRACKERS
 from benchmarks.common import offline, save_model, write_video
 
 STAGES = {
@@ -43,6 +45,8 @@ STAGES = {
     "NMS": ("nms.py", "non_max_suppression"),
     "scale boxes": ("ops.py", "scale_boxes"),
     "tracker update": ("trackers.py", "update"),
+    "tracker update (closed loop)": ("closed_loop_job.py", "update"),
+    "neck maps to float16": ("neck.py", "to_storage"),
 }
 
 
@@ -94,7 +98,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--frames", type=int, default=32)
     ap.add_argument("--size", default="640x480")
     ap.add_argument("--backends", nargs="+", default=["torch", "onnxruntime"])
-    ap.add_argument("--track", action="store_true", help="also profile rolo track (batch 1) on each backend")
+    ap.add_argument("--track", action="store_true",
+                    help="also profile rolo track (batch 1) on each backend, with each of the anchor's ROLO trackers")
     ap.add_argument("--out", default="results/bench")
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -123,7 +128,8 @@ def main(argv=None) -> dict:
                 "shares": stage_shares(wall, stats)}
         if a.track:
             tb = "torch_fused" if backend == "torch" else backend  # the anchor's eager row: fused, channels-last, as Ultralytics
-            res["runs"][f"rolo track {tb}"] = profile_track(weights, frames, gt, a.imgsz, tb, work)
+            for tracker in TRACKERS:
+                res["runs"][f"rolo track {tb}, {tracker}"] = profile_track(weights, frames, gt, a.imgsz, tb, work, tracker)
     if a.track:
         res["runs"]["Ultralytics model.track, ByteTrack (.pt)"] = profile_ultralytics(weights, frames, a.imgsz)
     lines = [f"# Where the time goes ({a.model}, {a.imgsz} px, {a.frames} frames of {a.size})", "",
@@ -139,9 +145,11 @@ def main(argv=None) -> dict:
     return res
 
 
-def profile_track(weights: str, frames: list[Path], gt, imgsz: int, backend: str, work: Path) -> dict:
+def profile_track(weights: str, frames: list[Path], gt, imgsz: int, backend: str, work: Path,
+                  tracker: str = "rolo_paper") -> dict:
     """``rolo track``'s loop, as ``make bench``'s anchor runs it (``rolo.tracking.live.track_source``, batch 1,
-    no decoding workers, CSV only, a random-init coordinate ROLO), under cProfile."""
+    no decoding workers, CSV only, a random-init model of ``tracker``: ``rolo_paper`` or the closed-loop
+    ``rolo``), under cProfile."""
     import numpy as np
 
     from benchmarks.anchor import make_checkpoint
@@ -151,8 +159,8 @@ def profile_track(weights: str, frames: list[Path], gt, imgsz: int, backend: str
     from rolo.utils.boxes import xyxy_to_otb
 
     feats, _, _ = extract_video(weights, frames[:2], ExtractionParams(imgsz=imgsz, workers=0), progress=False)
-    ckpt = make_checkpoint(weights, imgsz, feats.shape[1], backend, work / f"profile_rolo_{backend}.pt",
-                           channels_last=backend == "torch_fused")  # as the anchor's eager row
+    ckpt = make_checkpoint(weights, imgsz, feats.shape[1], backend, work / f"profile_{tracker}_{backend}.pt",
+                           channels_last=backend == "torch_fused", tracker=tracker, frame=frames[0])  # as the anchor
     init = ",".join(f"{v:.2f}" for v in xyxy_to_otb(np.asarray(gt[0], np.float64)))
 
     def run():
