@@ -140,9 +140,7 @@ def widen(m: "np.ndarray | torch.Tensor") -> "torch.Tensor":
     if isinstance(m, torch.Tensor):
         return m.float()
     a = np.asarray(m)
-    if a.dtype == np.float32:
-        return torch.from_numpy(a if a.flags.writeable else a.copy())
-    return torch.from_numpy(a if a.flags.writeable else a.copy()).float()
+    return torch.from_numpy(a if a.flags.writeable else a.copy()).float()  # a float32 tensor: itself
 
 
 def reduce_map(x: "torch.Tensor", spec: NeckSpec) -> "torch.Tensor":
