@@ -82,13 +82,20 @@ TRAIN_SETTINGS: dict[str, dict] = {
     "retrained as the grid": {},
     "train on no-detection windows": {"train_on": "no_detection"},
     "rollout_len=80": {"rollout_len": 80},
+    "heatmap head": {},  # the model change below
+}
+MODEL_CHANGES: dict[str, dict] = {
+    # model changes, retrained like TRAIN_SETTINGS (the training rollouts use the changed model too)
+    "heatmap head": {"head": "heatmap"},  # rolo_heatmap's kind on the closed loop's inputs (issue 13, item 5)
 }
 
 
 def retrain(work: Path, seed: int, run: Path, exp: str, k: int, name: str):
     """Round 3's retraining (the pipeline's job on the run's features, the grid's settings) with the
-    training change :data:`TRAIN_SETTINGS` ``[name]`` -> (model, appearance params); cached."""
-    return md.retrain(work, seed, run, exp, k, name, model_changes={}, train_changes=TRAIN_SETTINGS[name],
+    training change :data:`TRAIN_SETTINGS` ``[name]`` (and the model change :data:`MODEL_CHANGES` ``[name]``)
+    -> (model, appearance params); cached."""
+    return md.retrain(work, seed, run, exp, k, name, model_changes=MODEL_CHANGES.get(name, {}),
+                      train_changes=TRAIN_SETTINGS[name],
                       folder="models4")
 
 

@@ -10,7 +10,7 @@ import torch
 from rolo.tracking.appearance import AppearanceModel, AppearanceParams, start_samples
 from rolo.tracking.closed_loop import (
     BOX_INPUTS, ClosedLoopConfig, ClosedLoopLSTM, ClosedLoopTracker, ClosedLoopTrainParams, TrainSegment,
-    apply_delta, box_delta, load_closed_loop, save_closed_loop, train_closed_loop,
+    apply_delta, box_delta, grid_delta, load_closed_loop, region_grid, save_closed_loop, train_closed_loop,
 )
 from rolo.detection.neck import Letterbox, NeckMeta, NeckSpec, bytes_per_frame, pooled_dim, roi_pool
 from rolo.tracking.trackers import VideoFrames, iter_track
@@ -139,14 +139,15 @@ def tiny_model(inputs="roi", seed=0, **kw):
     return model
 
 
-@pytest.mark.parametrize("inputs,loop", [("roi", "closed"), ("global", "closed"), ("roi", "open")])
+@pytest.mark.parametrize("inputs,loop,head", [("roi", "closed", "box"), ("global", "closed", "box"),
+                                             ("roi", "open", "box"), ("roi", "closed", "heatmap")])
 @pytest.mark.parametrize("start", [0, 3])
-def test_closed_loop_never_reads_ahead(inputs, loop, start):
+def test_closed_loop_never_reads_ahead(inputs, loop, head, start):
     gt, dets, neck, feats = scenario()
     gd, gf = LookAheadGuard(dets), LookAheadGuard(feats)
     gn = [LookAheadGuard(m) for m in neck]
     guards = [gd, gf, *gn]
-    tracker = ClosedLoopTracker(tiny_model(inputs, loop=loop), IMAGE_WH, META)
+    tracker = ClosedLoopTracker(tiny_model(inputs, loop=loop, head=head), IMAGE_WH, META)
     gen = iter_track(tracker, VideoFrames(gf, gd, None, gn), gt[start], start, len(gt))
     for g in guards:
         g.allowed = start
@@ -210,6 +211,47 @@ def test_delta_round_trip_and_untrained_model_returns_reference():
     model = ClosedLoopLSTM(ClosedLoopConfig(feature_dim=5, hidden=4, proj=4, steps=2))
     out = model(torch.randn(3, 2, 5 + BOX_INPUTS))
     assert torch.equal(out, torch.zeros(3, 4))
+
+
+def test_heatmap_head_renders_and_reads_back_a_correction():
+    rng = np.random.default_rng(0)
+    # corrections whose box lies inside the search region (2x the reference) and spans >= 2 cells of 16
+    d = np.c_[rng.uniform(-0.3, 0.3, (50, 2)), rng.uniform(-0.25, 0.25, (50, 2))]
+    maps = region_grid(d, 2.0, 16).reshape(-1, 16, 16)
+    assert maps.shape == (50, 16, 16) and maps.max() == 1.0
+    np.testing.assert_allclose(grid_delta(maps, 2.0), d, atol=1e-6)
+    # a box partly outside the region is clipped to it, never wrapped round
+    edge = region_grid(np.array([[0.9, 0.0, 0.0, 0.0]]), 2.0, 16).reshape(16, 16)
+    assert edge[:, :8].sum() == 0 and edge[:, -1].max() == 1.0
+
+
+def test_untrained_heatmap_head_returns_the_reference():
+    model = ClosedLoopLSTM(ClosedLoopConfig(feature_dim=5, hidden=4, proj=4, steps=2, head="heatmap"))
+    x = torch.randn(3, 2, 5 + BOX_INPUTS)
+    with torch.no_grad():
+        assert model(x).shape == (3, 16 * 16)
+        delta = model.delta(x)
+    # the prior map, clipped to [0.02, 0.98], reads back as the reference: each edge out by 0.02 / 0.98
+    # of a cell (a cell is 2 / 16 of the reference), so the centre stays and the size grows by ~0.5 %
+    np.testing.assert_allclose(delta[:, :2], 0.0, atol=1e-9)
+    np.testing.assert_allclose(delta[:, 2:], np.log(1 + 2 * 0.02 / 0.98 * 2.0 / 16), atol=1e-6)
+    with pytest.raises(ValueError, match="head must be one of"):
+        ClosedLoopConfig(feature_dim=5, head="mask")
+
+
+def test_heatmap_head_trains_on_its_own_rollouts_and_round_trips(tmp_path):
+    gt, dets, neck, feats = scenario(T=20)
+    seg = TrainSegment("S", VideoFrames(feats, dets, None, neck), gt, np.ones(len(gt), bool), 0, len(gt), IMAGE_WH, META)
+    cfg = ClosedLoopConfig(feature_dim=pooled_dim(META, (4, 2)), hidden=8, proj=8, steps=3, head="heatmap", grid=8)
+    model, log = train_closed_loop([seg], cfg, ClosedLoopTrainParams(rounds=2, epochs=2, start_every=5, rollout_len=8))
+    assert len(log["rounds"]) == 2 and np.isfinite(log["rounds"][-1]["loss"])
+    assert any(p.abs().sum() > 0 for p in model.head.parameters())
+    save_closed_loop(tmp_path / "h.pt", model)
+    loaded, _, _ = load_closed_loop(tmp_path / "h.pt")
+    assert loaded.cfg == model.cfg and "prior" not in torch.load(tmp_path / "h.pt", weights_only=True)["state_dict"]
+    x = torch.randn(2, 3, cfg.feature_dim + BOX_INPUTS)
+    with torch.no_grad():
+        np.testing.assert_array_equal(model.delta(x), loaded.delta(x))
 
 
 def test_checkpoint_round_trip(tmp_path):

@@ -24,6 +24,11 @@ target is. Here, per frame ``t`` (boxes 0-based ``xyxy`` original-frame pixels t
    detection it refines the motion-predicted box from the maps, i.e. it produces a box anyway.
    A chosen detection's correction is scaled by ``detection_delta_scale`` (default 0: the chosen
    detection is the output; 1 = the round-2 design, which refined every box).
+   With ``head="heatmap"`` (ROLO-heatmap's kind on these inputs) the LSTM outputs a ``grid x grid``
+   map of the target over the search region instead, added to the logits of the reference's own
+   mask, and the correction is the box read from the map's extent (:func:`grid_delta`,
+   :mod:`rolo.tracking.heatmap`'s decoder); trained per cell with binary cross-entropy against the
+   ground truth rendered there (:func:`region_grid`). ``studies/round4.md``: level with the box head.
 
 **Training sees what tracking sees**: the training segments are tracked by this very tracker
 (:func:`rollouts`, started from labelled frames, start boxes jittered), the per-frame inputs it
@@ -67,6 +72,8 @@ BOX_INPUTS = 9  # dx/w, dy/h, log w'/w, log h'/h (reference vs previous output),
 INPUTS = ("roi", "global")
 LOOPS = ("closed", "open")
 TRAIN_ON = ("all", "no_detection")
+HEADS = ("box", "heatmap")
+PRIOR_CLIP = 0.02  # the heatmap head's prior: logit(clip(reference mask, 0.02, 0.98)), as RoloHeatmap's residual
 
 
 @dataclass(frozen=True)
@@ -103,17 +110,26 @@ class ClosedLoopConfig:
     app_redetect_lost: float = 0.5
     conf_weight: float = 0.0  # the choice among the candidates: IoU + app_weight * appearance + conf_weight * conf
     cand_conf: float = 0.0  # a detection below this confidence is never a candidate
+    head: str = "box"  # "box": the correction (dx/w, dy/h, log w'/w, log h'/h) regressed; "heatmap": a
+    # grid x grid map of the target over the search region, trained per cell, the box read from its extent
+    grid: int = 16  # the heatmap head's cells per side of the search region
 
     def __post_init__(self):
         if self.inputs not in INPUTS:
             raise ValueError(f"inputs must be one of {INPUTS}")
         if self.loop not in LOOPS:
             raise ValueError(f"loop must be one of {LOOPS}")
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, not {self.head!r}")
 
 
 class ClosedLoopLSTM(nn.Module):
-    """``(B, T, F + 9)`` windows -> ``(B, 4)`` correction of the last frame's reference box
-    (``dx/w, dy/h, log w'/w, log h'/h``). Features are layer-normalised and projected to ``proj``."""
+    """``(B, T, F + 9)`` windows -> for ``head="box"`` ``(B, 4)``: the correction of the last frame's
+    reference box (``dx/w, dy/h, log w'/w, log h'/h``); for ``head="heatmap"`` ``(B, grid**2)``: logits
+    of the target's cells over the reference's search region (:func:`region_grid`), added to the
+    logits of the reference's own mask (zero-initialised head: untrained, both return the reference).
+    Features are layer-normalised and projected to ``proj``. :meth:`delta` gives the correction for
+    either head."""
 
     def __init__(self, cfg: ClosedLoopConfig):
         super().__init__()
@@ -121,15 +137,53 @@ class ClosedLoopLSTM(nn.Module):
         self.norm = nn.LayerNorm(cfg.feature_dim)
         self.proj = nn.Sequential(nn.Linear(cfg.feature_dim, cfg.proj), nn.ReLU())
         self.lstm = nn.LSTM(cfg.proj + BOX_INPUTS, cfg.hidden, batch_first=True)
-        self.head = nn.Linear(cfg.hidden, 4)
+        self.head = nn.Linear(cfg.hidden, 4 if cfg.head == "box" else cfg.grid * cfg.grid)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        if cfg.head == "heatmap":
+            prior = region_grid(np.zeros((1, 4)), cfg.search_scale, cfg.grid)[0]
+            self.register_buffer("prior", torch.logit(torch.from_numpy(prior).clamp(PRIOR_CLIP, 1 - PRIOR_CLIP)),
+                                 persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.cfg.feature_dim
         z = torch.cat([self.proj(self.norm(x[..., :f])), x[..., f:]], dim=-1)
         out, _ = self.lstm(z)
-        return self.head(out[:, -1])
+        out = self.head(out[:, -1])
+        return out + self.prior if self.cfg.head == "heatmap" else out
+
+    def delta(self, x: torch.Tensor) -> np.ndarray:
+        """``(B, T, F + 9)`` -> ``(B, 4)`` float64 correction of each window's reference box: the box
+        head's output, or the box the heatmap head's map shows (:func:`grid_delta`)."""
+        out = self(x)
+        if self.cfg.head == "box":
+            return out.numpy().astype(np.float64)
+        probs = torch.sigmoid(out).reshape(-1, self.cfg.grid, self.cfg.grid).numpy()
+        return grid_delta(probs, self.cfg.search_scale)
+
+
+def region_grid(delta: np.ndarray, search_scale: float, grid: int) -> np.ndarray:
+    """``(N, 4)`` corrections of a reference box -> ``(N, grid**2)`` the corrected boxes rendered
+    (:func:`rolo.tracking.heatmap.box_to_grid`) on the reference's search region: the reference
+    enlarged ``search_scale`` times about its centre, in units of the reference's width and height,
+    ``grid`` cells a side (the reference itself is the centre ``grid / search_scale`` cells)."""
+    from rolo.tracking.heatmap import box_to_grid
+
+    d = np.asarray(delta, np.float64).reshape(-1, 4)
+    c, wh = search_scale / 2 + d[:, :2], np.exp(d[:, 2:])
+    boxes = np.concatenate([c - wh / 2, c + wh / 2], axis=1)
+    return box_to_grid(boxes, (search_scale, search_scale), grid).reshape(len(d), -1)
+
+
+def grid_delta(probs: np.ndarray, search_scale: float) -> np.ndarray:
+    """``(N, grid, grid)`` maps over search regions -> ``(N, 4)`` corrections of their reference
+    boxes: the box each map shows (:func:`rolo.tracking.heatmap.grid_to_box`, from the map's extent),
+    inverse of :func:`region_grid` for boxes inside the region."""
+    from rolo.tracking.heatmap import grids_to_boxes
+
+    b = grids_to_boxes(np.asarray(probs), (search_scale, search_scale))
+    wh = np.maximum(b[:, 2:] - b[:, :2], 1e-3)
+    return np.concatenate([(b[:, :2] + b[:, 2:]) / 2 - search_scale / 2, np.log(wh)], axis=1)
 
 
 def apply_delta(ref: np.ndarray, delta: np.ndarray) -> np.ndarray:
@@ -266,7 +320,7 @@ class ClosedLoopTracker:
             out = apply_delta(ref, np.zeros(4))
         elif has_det or cfg.refine_without_detection:
             with torch.inference_mode():
-                delta = self.model(torch.from_numpy(np.stack(self.window))[None])[0].numpy().astype(np.float64)
+                delta = self.model.delta(torch.from_numpy(np.stack(self.window))[None])[0]
             if not has_det and cfg.coast_keep_size:
                 delta[2:] = 0.0
             if has_det:
@@ -394,6 +448,11 @@ def train_closed_loop(segments: Sequence[TrainSegment], cfg: ClosedLoopConfig, p
     gen = torch.Generator().manual_seed(params.seed)
     pool: list[dict] = []
     log = {"rounds": []}
+    if cfg.head == "box":
+        def loss_fn(out, y):
+            return nn.functional.smooth_l1_loss(out, y, beta=0.1)
+    else:
+        loss_fn = nn.functional.binary_cross_entropy_with_logits  # per cell, as RoloHeatmap's training
     rounds = 1 if cfg.loop == "open" else params.rounds  # open loop: the inputs do not depend on the model
     for r in range(rounds):
         model.eval()
@@ -417,7 +476,11 @@ def train_closed_loop(segments: Sequence[TrainSegment], cfg: ClosedLoopConfig, p
         allref = np.concatenate([p["ref"] for p in pool])
         allgt = np.concatenate([p["gt"] for p in pool])
         lastrows = W[:, -1].numpy()
-        Y = torch.from_numpy(np.clip(box_delta(allref[lastrows], allgt[lastrows]), -1.5, 1.5).astype(np.float32))
+        target = box_delta(allref[lastrows], allgt[lastrows])
+        if cfg.head == "box":
+            Y = torch.from_numpy(np.clip(target, -1.5, 1.5).astype(np.float32))
+        else:  # the ground truth rendered on the reference's search region (clipped to it)
+            Y = torch.from_numpy(region_grid(target, cfg.search_scale, cfg.grid))
         m = len(W)
         model.train()
         for epoch in range(params.epochs):
@@ -425,7 +488,7 @@ def train_closed_loop(segments: Sequence[TrainSegment], cfg: ClosedLoopConfig, p
             total = 0.0
             for s in range(0, m, params.batch):
                 rows = perm[s: s + params.batch]
-                loss = nn.functional.smooth_l1_loss(model(X[W[rows]]), Y[rows], beta=0.1)
+                loss = loss_fn(model(X[W[rows]]), Y[rows])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
