@@ -9,8 +9,8 @@ is a handful of occluder episodes, too few to rank trackers on. This study reads
 ``variation`` target left in each data seed's run folder (``results/<exp>/variation/seed<N>/tracks/``
 for ``rolo`` and ``rolo_paper``, retrained per training seed; ``results/<exp>/tracks/`` for YOLO-only
 and CSRT, which do not depend on the training seed) and pools the episodes of all 27 runs with the
-pipeline's own functions (:mod:`rolo.evaluation.recovery`): the split's scored frames only, the
-generator's occluder windows of each run's data seed. Nothing is tracked or trained here.
+pipeline's own functions (:func:`rolo.evaluation.recovery.load_episodes`, as the ``recovery`` rule): the
+split's scored frames only, the generator's occluder windows of each run's data seed. Nothing is tracked or trained here.
 """
 
 from __future__ import annotations
@@ -25,10 +25,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from rolo.data.sequences import load_sequence, read_otb_xyxy  # noqa: E402
-from rolo.data.splits import read_splits  # noqa: E402
-from rolo.data.synthetic import SynthParams, occlusions  # noqa: E402
-from rolo.evaluation.recovery import recovery_episodes, recovery_summary  # noqa: E402
+from rolo.evaluation.recovery import load_episodes, recovery_summary  # noqa: E402
 
 EXPS = ("exp1", "exp2", "exp3")
 TRAIN_SEEDS = (0, 1, 2)
@@ -42,18 +39,13 @@ def run_episodes(root: Path, data_seed: int) -> pd.DataFrame:
     synth = yaml.safe_load(config.read_text())["dataset"]["synthetic"]
     if synth["seed"] != data_seed:
         raise SystemExit(f"{config}: dataset.synthetic.seed is {synth['seed']}, not {data_seed}")
-    p = SynthParams(width=synth["width"], height=synth["height"], frames=synth["frames"])
+    seqs = {v: str(root / "resources" / "synthetic" / v) for v in synth["sequences"]}
     frames = []
     for exp in EXPS:
-        splits = read_splits(root / "results" / exp / "splits.json")
-        tested = sorted(v for v, sp in splits.items() if sp.test is not None)
-        windows = {v: occlusions(v, list(synth["sequences"].get(v, [])), synth["seed"], p) for v in tested}
-        gts = {v: load_sequence(root / "resources" / "synthetic" / v, name=v).gt for v in tested}
         for seed in TRAIN_SEEDS:
             dirs = {t: root / "results" / exp / "variation" / f"seed{seed}" / "tracks" / t for t in PER_SEED}
             dirs |= {t: root / "results" / exp / "tracks" / t for t in SHARED}
-            tracks = {t: {v: read_otb_xyxy(d / f"{v}.txt") for v in tested} for t, d in dirs.items()}
-            e = recovery_episodes(tracks, gts, splits, windows)
+            e = load_episodes(root / "results" / exp / "splits.json", seqs, dirs, synth, synth["sequences"])
             frames.append(e.assign(experiment=exp, data_seed=data_seed, train_seed=seed))
     return pd.concat(frames, ignore_index=True)
 

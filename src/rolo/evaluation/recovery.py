@@ -71,24 +71,34 @@ def recovery_summary(episodes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def recovery_job(splits_json, seq_dirs: dict[str, str], track_dirs: dict[str, str], synthetic: dict,
-                 attributes: dict[str, list[str]], out_csv, out_episodes) -> pd.DataFrame:
-    """Pipeline stage: an experiment's recovery table (synthetic data) -> ``recovery.csv`` (per
-    tracker) and ``recovery_episodes.csv`` (per episode)."""
+def load_episodes(splits_json, seq_dirs: dict[str, str], track_dirs: dict[str, str], synthetic: dict,
+                  attributes: dict[str, list[str]]) -> pd.DataFrame:
+    """One experiment's episodes (:func:`recovery_episodes`) from its files: ``splits.json``, the test
+    videos' sequence folders ``{video: dir}``, the trackers' OTB-format track folders ``{tracker: dir}``,
+    the generator's settings ``synthetic`` (``seed``, ``width``, ``height``, ``frames``) and each
+    video's challenge tags ``attributes`` (its occluders follow from them)."""
     from pathlib import Path
 
     from rolo.data.sequences import load_sequence, read_otb_xyxy
     from rolo.data.splits import read_splits
     from rolo.data.synthetic import SynthParams, occlusions
-    from rolo.utils.io import atomic_path
 
     splits = read_splits(splits_json)
     tested = sorted(v for v, sp in splits.items() if sp.test is not None)
     p = SynthParams(width=synthetic["width"], height=synthetic["height"], frames=synthetic["frames"])
-    windows = {v: occlusions(v, attributes.get(v, []), synthetic["seed"], p) for v in tested}
+    windows = {v: occlusions(v, list(attributes.get(v, [])), synthetic["seed"], p) for v in tested}
     gts = {v: load_sequence(seq_dirs[v], name=v).gt for v in tested}
     tracks = {t: {v: read_otb_xyxy(Path(d) / f"{v}.txt") for v in tested} for t, d in track_dirs.items()}
-    episodes = recovery_episodes(tracks, gts, splits, windows)
+    return recovery_episodes(tracks, gts, splits, windows)
+
+
+def recovery_job(splits_json, seq_dirs: dict[str, str], track_dirs: dict[str, str], synthetic: dict,
+                 attributes: dict[str, list[str]], out_csv, out_episodes) -> pd.DataFrame:
+    """Pipeline stage: an experiment's recovery table (synthetic data) -> ``recovery.csv`` (per
+    tracker) and ``recovery_episodes.csv`` (per episode)."""
+    from rolo.utils.io import atomic_path
+
+    episodes = load_episodes(splits_json, seq_dirs, track_dirs, synthetic, attributes)
     summary = recovery_summary(episodes)
     for df, path in ((summary, out_csv), (episodes, out_episodes)):
         with atomic_path(path) as tmp:
