@@ -56,6 +56,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from typing import Sequence
 
 import numpy as np
@@ -448,11 +449,8 @@ def train_closed_loop(segments: Sequence[TrainSegment], cfg: ClosedLoopConfig, p
     gen = torch.Generator().manual_seed(params.seed)
     pool: list[dict] = []
     log = {"rounds": []}
-    if cfg.head == "box":
-        def loss_fn(out, y):
-            return nn.functional.smooth_l1_loss(out, y, beta=0.1)
-    else:
-        loss_fn = nn.functional.binary_cross_entropy_with_logits  # per cell, as RoloHeatmap's training
+    loss_fn = (partial(nn.functional.smooth_l1_loss, beta=0.1) if cfg.head == "box"
+               else nn.functional.binary_cross_entropy_with_logits)  # heatmap: per cell, as RoloHeatmap's training
     rounds = 1 if cfg.loop == "open" else params.rounds  # open loop: the inputs do not depend on the model
     for r in range(rounds):
         model.eval()
