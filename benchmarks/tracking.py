@@ -167,10 +167,10 @@ def closed_loop_tracker(image_wh, frames):
 
     from rolo.tracking.appearance import AppearanceParams
     from rolo.tracking.closed_loop import ClosedLoopLSTM
-    from rolo.tracking.closed_loop_job import KIND, model_config
+    from rolo.tracking.closed_loop_job import kind_of, model_config
     from rolo.tracking.trackers import make_tracker
 
     torch.manual_seed(0)
     model = ClosedLoopLSTM(model_config(frames.neck_meta, 6)).eval()
-    model.kind, model.app_params = KIND, AppearanceParams()
+    model.kind, model.app_params = kind_of(model.cfg), AppearanceParams()
     return make_tracker("rolo", None, image_wh, model)

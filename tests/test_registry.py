@@ -122,7 +122,7 @@ def test_a_new_tracker_is_one_registry_entry(tiny_workflow, repo_copy, tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("trackers", [["csrt"], ["yolo", "start_box"], ["rolo_heatmap", "kcf"]])
+@pytest.mark.parametrize("trackers", [["csrt"], ["yolo", "start_box"], ["rolo_heatmap_paper", "kcf"], ["rolo_heatmap"]])
 def test_any_subset_of_trackers_plans(tiny_workflow, tmp_path, trackers):
     work = tmp_path / "work"
     work.mkdir()

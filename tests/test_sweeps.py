@@ -19,13 +19,13 @@ EXP = SWEEP["experiment"]
 TEST_VIDEOS = TINY_CONFIG["experiments"][EXP]["videos"]
 
 
-def test_heatmap_tracker_is_scored_like_the_others(tiny_workflow):
+def test_heatmap_trackers_are_scored_like_the_others(tiny_workflow):
     for exp in TINY_CONFIG["experiments"]:
         aos = pd.read_csv(tiny_workflow / f"results/{exp}/aos.csv")
-        assert "rolo_heatmap" in set(aos.tracker)
+        assert {"rolo_heatmap", "rolo_heatmap_paper"} <= set(aos.tracker)
         frames = aos[aos.sequence == "ALL"].set_index("tracker").frames
-        assert frames["rolo_heatmap"] == frames["rolo"] == frames["yolo"]  # same scored frames
-    d = tiny_workflow / "results/exp1/tracks/rolo_heatmap"
+        assert frames["rolo_heatmap"] == frames["rolo_heatmap_paper"] == frames["rolo"] == frames["yolo"]  # same scored frames
+    d = tiny_workflow / "results/exp1/tracks/rolo_heatmap_paper"
     for v in TINY_CONFIG["experiments"]["exp1"]["test"]:
         maps = np.load(d / f"{v}.maps.npy")
         track = read_otb_xyxy(d / f"{v}.txt")
@@ -43,7 +43,7 @@ def test_sweep_tables(tiny_workflow):
 
     # steps = rolo.steps is the trackers' own model: the same scores as the tracker in aos.csv
     aos = pd.read_csv(tiny_workflow / f"results/{EXP}/aos.csv")
-    for kind, tracker in (("coordinate", "rolo_paper"), ("heatmap", "rolo_heatmap")):
+    for kind, tracker in (("coordinate", "rolo_paper"), ("heatmap", "rolo_heatmap_paper")):
         own = aos[(aos.tracker == tracker) & (aos.sequence == "ALL")].aos.item()
         assert steps[(steps.kind == kind) & (steps.steps == 6)].aos.item() == pytest.approx(own, abs=1e-4)
 
@@ -53,7 +53,7 @@ def test_sweep_tables(tiny_workflow):
         assert list(epochs[epochs.kind == kind].sequence) == sorted(TEST_VIDEOS) + ["ALL"]
     # the epoch sweep's last count equals rolo.epochs at rolo.steps: the resumed run (2 + 3 epochs)
     # must reproduce the trackers' model (5 epochs in one go), hence their AOS
-    for kind, tracker in (("coordinate", "rolo_paper"), ("heatmap", "rolo_heatmap")):
+    for kind, tracker in (("coordinate", "rolo_paper"), ("heatmap", "rolo_heatmap_paper")):
         own = aos[(aos.tracker == tracker) & (aos.sequence == "ALL")].aos.item()
         assert epochs[(epochs.kind == kind) & (epochs.sequence == "ALL")].e5.item() == pytest.approx(own, abs=1e-4)
 

@@ -254,6 +254,29 @@ def test_heatmap_head_trains_on_its_own_rollouts_and_round_trips(tmp_path):
         np.testing.assert_array_equal(model.delta(x), loaded.delta(x))
 
 
+@pytest.mark.parametrize("head,kind,tracker", [("box", "closed_loop", "rolo"), ("heatmap", "closed_loop_heatmap", "rolo_heatmap")])
+def test_pipeline_checkpoint_records_the_kind_its_head_names(tmp_path, head, kind, tracker):
+    """The pipeline's checkpoint names the head as the model kind; ``rolo track`` and the tracking stage
+    load it through the one loader and run it with that kind's tracker only."""
+    from rolo.tracking.closed_loop_job import save_checkpoint
+    from rolo.tracking.models import load_checkpoint
+    from rolo.tracking.trackers import make_tracker, tracker_for_kind
+
+    model = tiny_model(head=head, grid=8)
+    save_checkpoint(tmp_path / "m.pt", model, AppearanceParams(), {"detector": "d"}, {}, META)
+    loaded, ckpt = load_checkpoint(tmp_path / "m.pt")
+    assert ckpt["model"]["kind"] == loaded.kind == kind and tracker_for_kind(kind) == tracker
+    assert loaded.cfg == model.cfg
+    make_tracker(tracker, None, IMAGE_WH, loaded)
+    other = "rolo" if tracker == "rolo_heatmap" else "rolo_heatmap"
+    with pytest.raises(ValueError, match=f"the {other} tracker runs a"):
+        make_tracker(other, None, IMAGE_WH, loaded)
+    ckpt["model"]["kind"] = "closed_loop_heatmap" if kind == "closed_loop" else "closed_loop"  # kind and head disagree
+    torch.save(ckpt, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match=f"recorded with a {head} head"):
+        load_checkpoint(tmp_path / "bad.pt")
+
+
 def test_checkpoint_round_trip(tmp_path):
     model = tiny_model(app_weight=0.25)
     save_closed_loop(tmp_path / "m.pt", model, {"note": "x"}, AppearanceParams(lam=0.5))
@@ -332,6 +355,16 @@ def test_training_on_memory_mapped_float16_maps_equals_training_on_float32_copie
         closed_loop_job.train_job("splits.json", {"S": files}, {"steps": 3}, {}, {}, tmp_path / "m.pt", tmp_path / "l.csv")
     (seg,) = seen
     assert all(isinstance(m, np.memmap) for m in seg.frames.neck) and isinstance(seg.frames.detections, np.memmap)
+
+    # the pipeline's model kind picks the head (rolo: box, rolo_heatmap: heatmap); an unknown kind is refused
+    heads = []
+    monkeypatch.setattr(rolo.tracking.closed_loop, "train_closed_loop", lambda segs, cfg, *a, **k: heads.append(cfg.head) or capture(segs))
+    for kind in ("closed_loop", "closed_loop_heatmap"):
+        with pytest.raises(RuntimeError, match="captured"):
+            closed_loop_job.train_job("splits.json", {"S": files}, {"kind": kind, "steps": 3}, {}, {}, tmp_path / "m.pt", tmp_path / "l.csv")
+    assert heads == ["box", "heatmap"]
+    with pytest.raises(ValueError, match="not a closed-loop kind"):
+        closed_loop_job.train_job("splits.json", {"S": files}, {"kind": "heatmap", "steps": 3}, {}, {}, tmp_path / "m.pt", tmp_path / "l.csv")
 
 
 def test_a_checkpoint_written_before_detection_delta_scale_keeps_refining(tmp_path):

@@ -236,7 +236,7 @@ def test_heatmap_tracker_records_one_map_per_frame_and_checks_the_kind():
 
     feats, dets, gt = synthetic_video(T=10)
     model = build_model(ModelConfig(feature_dim=C, hidden=16, steps=3, kind="heatmap")).eval()
-    tracker = make_tracker("rolo_heatmap", AssociationParams(), (100.0, 80.0), model)
+    tracker = make_tracker("rolo_heatmap_paper", AssociationParams(), (100.0, 80.0), model)
     boxes = track(tracker, VideoFrames(feats, dets), gt[0], 0, 10)
     assert boxes.shape == (10, 4) and np.isfinite(boxes).all()
     assert len(tracker.maps) == 9 and tracker.maps[0].shape == (GRID, GRID)
@@ -245,3 +245,5 @@ def test_heatmap_tracker_records_one_map_per_frame_and_checks_the_kind():
         make_tracker("rolo_paper", AssociationParams(), (100.0, 80.0), model)
     with pytest.raises(ValueError, match="rolo tracker runs a closed_loop model"):
         make_tracker("rolo", AssociationParams(), (100.0, 80.0), model)
+    with pytest.raises(ValueError, match="rolo_heatmap tracker runs a closed_loop_heatmap model"):
+        make_tracker("rolo_heatmap", AssociationParams(), (100.0, 80.0), model)

@@ -102,7 +102,7 @@ def test_changing_training_epochs_replans_no_extraction(tiny_workflow):
     write_config(tiny_workflow, config, "epochs.yaml")
     jobs = planned_jobs(snakemake(tiny_workflow, "-n", configfile="epochs.yaml"))
     assert jobs.get("train_rolo") == 8  # both kinds per experiment, and the steps sweep's steps 1
-    assert jobs.get("track") == 6  # the two ROLO trackers of each experiment, not yolo/yolo_top
+    assert jobs.get("track") == 6  # the two paper-input ROLO trackers of each experiment, not the closed-loop ones or yolo/yolo_top
     assert jobs.get("track_setting") == 4  # the steps sweep; the epoch sweep does not read rolo.epochs
     assert "extract_features" not in jobs and "train_detector" not in jobs and "synthesize" not in jobs
 
@@ -113,7 +113,7 @@ def test_changing_association_does_not_retrain_the_detector(tiny_workflow):
     write_config(tiny_workflow, config, "assoc.yaml")
     jobs = planned_jobs(snakemake(tiny_workflow, "-n", configfile="assoc.yaml"))
     assert jobs.get("train_rolo") == 8 and jobs.get("train_epochs") == 4
-    assert jobs.get("track") == 9  # rolo, rolo_heatmap and yolo; yolo_top ignores it
+    assert jobs.get("track") == 9  # rolo_paper, rolo_heatmap_paper and yolo; the closed-loop ROLOs and yolo_top ignore it
     assert "extract_features" not in jobs and "train_detector" not in jobs
 
 

@@ -35,6 +35,7 @@ from rolo.data.otb import find_entry, find_folder
 from rolo.evaluation.scoring import result_file, timing_file
 from rolo.evaluation.tables import PAPER_FILES, parse_setting
 from rolo.tracking import registry
+from rolo.tracking.closed_loop_job import KINDS as CLOSED_LOOP_KINDS
 from rolo.utils.provenance import code_hash, data_hash
 
 ENV = "../../environment.yml"
@@ -294,7 +295,7 @@ wildcard_constraints:
     exp="|".join(map(re.escape, [*EXPERIMENTS, *TWINS])),
     detector="|".join(map(re.escape, EXPERIMENTS)),
     tracker="|".join(TRACKERS),
-    kind="coordinate|heatmap|closed_loop",
+    kind="coordinate|heatmap|closed_loop|closed_loop_heatmap",
     steps=r"[1-9][0-9]*",
     epochs=r"[1-9][0-9]*",
     setting=r"(coordinate|heatmap)_s[1-9][0-9]*(_e[1-9][0-9]*)?",
@@ -517,9 +518,8 @@ def train_inputs(wildcards):
 def model_params(kind, steps=None):
     """A training job's model settings (values)."""
     steps = int(steps or config["rolo"]["steps"])
-    if (
-        kind == "closed_loop"
-    ):  # its other settings are fixed in rolo.tracking.closed_loop (studies/closed_loop.py)
+    if kind in CLOSED_LOOP_KINDS:
+        # the kind names the head; the other settings are fixed in rolo.tracking.closed_loop
         return {"kind": kind, "steps": steps}
     return {"kind": kind, "steps": steps} | {
         k: config["rolo"][k] for k in ("hidden", "layers", "output")
@@ -527,15 +527,15 @@ def model_params(kind, steps=None):
 
 
 def train_association(kind):
-    """The association settings a training job depends on (a value): none for the closed-loop kind,
-    which picks its own candidates (its settings are rolo.tracking.closed_loop's)."""
-    return {} if kind == "closed_loop" else config["association"]
+    """The association settings a training job depends on (a value): none for the closed-loop kinds,
+    which pick their own candidates (their settings are rolo.tracking.closed_loop's)."""
+    return {} if kind in CLOSED_LOOP_KINDS else config["association"]
 
 
 def train_params(kind, seed=None, epochs=None):
     """A training job's training settings (values)."""
     seed = int(config["rolo"]["seed"] if seed is None else seed)
-    if kind == "closed_loop":
+    if kind in CLOSED_LOOP_KINDS:
         return {"seed": seed}
     return (
         {k: config["rolo"][k] for k in ("epochs", "batch", "lr")}
@@ -811,7 +811,7 @@ def sweep_targets(exp):
 
 
 def heatmap_targets(exp):
-    if "rolo_heatmap" not in TRACKERS or HEATMAP_FIGURES.get("experiment") != exp:
+    if "rolo_heatmap_paper" not in TRACKERS or HEATMAP_FIGURES.get("experiment") != exp:
         return []
     strips = [
         f"{FIG.format(exp=exp)}/heatmap_strip_{v}.png"
@@ -828,7 +828,7 @@ def heatmap_inputs(wildcards):
     )
     return {
         "splits": splits_json(wildcards.exp),
-        "track:rolo_heatmap": track_dir(wildcards.exp, "rolo_heatmap"),
+        "track:rolo_heatmap_paper": track_dir(wildcards.exp, "rolo_heatmap_paper"),
     } | sequences_of(videos)
 
 
@@ -867,7 +867,9 @@ DATA_SEEDS = [
     s for s in config["variation"]["data_seeds"] if SYNTHETIC and s != SYNTHETIC["seed"]
 ]
 VARIED = [
-    t for t in TRACKERS if registry.spec(t).model_kind in ("coordinate", "closed_loop")
+    t
+    for t in TRACKERS
+    if registry.spec(t).model_kind in ("coordinate", *CLOSED_LOOP_KINDS)
 ]
 """The trackers retrained per training seed (the others' tracks do not depend on it)."""
 

@@ -9,7 +9,9 @@ from pathlib import Path
 from rolo.utils.runtime import grouped
 
 i, p, o = snakemake.input, snakemake.params, snakemake.output
-if p.model["kind"] == "closed_loop":
+from rolo.tracking.closed_loop_job import KINDS as CLOSED_LOOP_KINDS
+
+if p.model["kind"] in CLOSED_LOOP_KINDS:
     from rolo.tracking.closed_loop_job import train_job
 
     train_job(i.splits, grouped(i.items()), p.model, p.train, p.association, o.model, o.loss)

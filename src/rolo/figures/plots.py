@@ -371,9 +371,9 @@ def heatmap_strip_job(video: str, splits_json, seq_dir, track_dir, out_png, out_
     tiles = []
     for k in range(k0, k0 + n):
         img = overlay_map(_rgb(seq.frames[a + k]), maps[k - 1])
-        tiles.append((f"#{a + k + 1}", draw_boxes(img, {"gt": gt[k], "rolo_heatmap": boxes[k]})))
-    fig = panel_figure(tiles, f"{video}: ROLO-heatmap maps, frames {a + k0 + 1}-{a + k0 + n}", cols=cols,
-                       kinds=("gt", "rolo_heatmap"))
+        tiles.append((f"#{a + k + 1}", draw_boxes(img, {"gt": gt[k], "rolo_heatmap_paper": boxes[k]})))
+    fig = panel_figure(tiles, f"{video}: ROLO-heatmap (paper inputs) maps, frames {a + k0 + 1}-{a + k0 + n}", cols=cols,
+                       kinds=("gt", "rolo_heatmap_paper"))
     save_figure(fig, out_png, out_pdf)
 
 
@@ -408,7 +408,7 @@ def heatmap_pairs_job(exp: str, splits_json, seq_dirs: dict[str, str], track_dir
             for ax in row:
                 ax.set_xticks([])
                 ax.set_yticks([])
-        fig.suptitle(f"{exp}: ROLO-heatmap, frame and map (ground truth red, decoded box green)")
+        fig.suptitle(f"{exp}: ROLO-heatmap (paper inputs), frame and map (ground truth red, decoded box green)")
         fig.tight_layout()
     save_figure(fig, out_png, out_pdf)
 

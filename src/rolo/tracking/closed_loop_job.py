@@ -1,7 +1,9 @@
 """The closed-loop ROLO (:mod:`rolo.tracking.closed_loop`) in the pipeline: the registry's factory,
 the checkpoint format shared with the other model kinds, and the training stage.
 
-Model kind ``closed_loop``: the checkpoint holds the LSTM's weights and settings, the appearance
+Model kinds ``closed_loop`` (the tracker ``rolo``: the box head) and ``closed_loop_heatmap`` (the
+tracker ``rolo_heatmap``: the heatmap head, ``ClosedLoopConfig.head``); the kind names the head, the
+other settings are the same. The checkpoint holds the LSTM's weights and settings, the appearance
 model's settings, and, like every ROLO checkpoint, the detector and association records
 (``detector``, ``association``) that ``rolo track`` and the tracking stage check.
 """
@@ -16,7 +18,13 @@ import numpy as np
 
 from rolo.tracking.association import Association
 
-KIND = "closed_loop"
+KINDS = {"closed_loop": "box", "closed_loop_heatmap": "heatmap"}
+"""The closed-loop model kinds and the head (``ClosedLoopConfig.head``) each one trains."""
+
+
+def kind_of(cfg) -> str:
+    """The model kind of a :class:`~rolo.tracking.closed_loop.ClosedLoopConfig`: its head's."""
+    return next(k for k, head in KINDS.items() if head == cfg.head)
 
 
 class PipelineTracker:
@@ -54,9 +62,9 @@ class PipelineTracker:
 
 
 def tracker(spec, assoc=None, image_wh=None, model=None) -> PipelineTracker:
-    """The registry's factory (``rolo``): ``model`` must be a closed-loop model."""
-    if model is not None and getattr(model, "kind", None) != KIND:
-        raise ValueError(f"the {spec.name} tracker runs a {KIND} model, not a {getattr(model, 'kind', '?')} one")
+    """The registry's factory (``rolo``, ``rolo_heatmap``): ``model`` must be of the spec's model kind."""
+    if model is not None and getattr(model, "kind", None) != spec.model_kind:
+        raise ValueError(f"the {spec.name} tracker runs a {spec.model_kind} model, not a {getattr(model, 'kind', '?')} one")
     return PipelineTracker(model, image_wh)
 
 
@@ -67,7 +75,10 @@ def load(ckpt: dict):
 
     model = ClosedLoopLSTM(config_from_checkpoint(ckpt["closed_loop"]))
     model.load_state_dict(ckpt["state_dict"])
-    model.kind = KIND
+    model.kind = kind_of(model.cfg)
+    recorded = ckpt.get("model", {}).get("kind", model.kind)
+    if recorded != model.kind:
+        raise ValueError(f"model kind {recorded!r} recorded with a {model.cfg.head} head (a {model.kind} model)")
     model.app_params = AppearanceParams(**ckpt["appearance"])
     return model.eval()
 
@@ -96,7 +107,7 @@ def save_checkpoint(path, model, app, detector: dict, association: dict, neck_me
 
     payload = {
         "state_dict": model.state_dict(), "closed_loop": asdict(model.cfg), "appearance": asdict(app),
-        "model": {"kind": KIND, "steps": model.cfg.steps}, "detector": dict(detector), "association": dict(association),
+        "model": {"kind": kind_of(model.cfg), "steps": model.cfg.steps}, "detector": dict(detector), "association": dict(association),
         "neck": neck_meta.to_json(), **extra,
     }
     with atomic_path(path) as tmp:
@@ -140,11 +151,18 @@ def train_job(splits_json, videos: dict[str, dict[str, str]], model_params: dict
                                      tuple(meta["image_wh"]), neck_meta))
     if not segments:
         raise ValueError(f"{splits_json}: no training segment")
-    cfg = model_config(neck_meta, int(model_params.get("steps", 6)), model_params.get("closed_loop"))
+    kind = model_params.get("kind")  # the pipeline's; a study may set the head in model_params["closed_loop"]
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"model kind {kind!r} is not a closed-loop kind ({', '.join(KINDS)})")
+    overrides = ({"head": KINDS[kind]} if kind else {}) | dict(model_params.get("closed_loop") or {})
+    cfg = model_config(neck_meta, int(model_params.get("steps", 6)), overrides)
+    if kind is not None and kind_of(cfg) != kind:
+        raise ValueError(f"model kind {kind!r} with head {cfg.head!r}")
     params = ClosedLoopTrainParams(**{k: v for k, v in train_params.items() if k in ClosedLoopTrainParams.__dataclass_fields__})
     app = AppearanceParams()
     torch.manual_seed(params.seed)
-    print(f"training the closed-loop ROLO on {len(segments)} segments ({cfg.feature_dim}-d RoI features)", file=sys.stderr)
+    print(f"training the closed-loop ROLO ({cfg.head} head) on {len(segments)} segments ({cfg.feature_dim}-d RoI features)",
+          file=sys.stderr)
     model, log = train_closed_loop(segments, cfg, params, app, progress=True)
     save_checkpoint(out_model, model, app, detector, assoc_params, neck_meta,
                     train=asdict(params), videos=[s.name for s in segments])

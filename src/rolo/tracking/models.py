@@ -228,12 +228,12 @@ def load_checkpoint(path, map_location: str | torch.device = "cpu") -> tuple[_Re
     if not isinstance(ckpt, dict) or "model" not in ckpt or "state_dict" not in ckpt:
         raise RoloInputError(f"{path}: not a rolo checkpoint (no 'model' settings and 'state_dict')")
     kind = ckpt["model"].get("kind", "coordinate")
-    if kind == "closed_loop":  # the closed-loop ROLO (rolo.tracking.closed_loop_job)
-        from rolo.tracking.closed_loop_job import load
+    from rolo.tracking.closed_loop_job import KINDS as CLOSED_LOOP_KINDS, load
 
+    if kind in CLOSED_LOOP_KINDS:  # the closed-loop ROLO (rolo.tracking.closed_loop_job)
         return load(ckpt), ckpt
     if kind not in MODELS:
-        known = ", ".join([*MODELS, "closed_loop"])
+        known = ", ".join([*MODELS, *CLOSED_LOOP_KINDS])
         raise RoloInputError(f"{path}: model kind {kind!r} is not supported by this version (known: {known})")
     model = build_model(ModelConfig(**ckpt["model"]))
     model.load_state_dict(ckpt["state_dict"])

@@ -12,8 +12,10 @@ Trackers (their names, inputs and factories are in :mod:`rolo.tracking.registry`
                feed the LSTM, which regresses the box (also where no detection fits).
 ``rolo_paper`` the paper's inputs, open loop: the associator's output fed, window by window, with the
                globally pooled frame features to the trained LSTM (ROLO-coordinate, :class:`Rolo`).
-``rolo_heatmap`` the same with the ROLO-heatmap model (:mod:`rolo.tracking.models`); its per-frame maps are
-               kept (``Rolo.maps``) and saved beside the track.
+``rolo_heatmap`` the closed-loop ROLO with the heatmap head: the LSTM outputs a map of the target over
+               the search region and the box is read from it (``ClosedLoopConfig.head``).
+``rolo_heatmap_paper`` ``rolo_paper`` with the ROLO-heatmap model (:mod:`rolo.tracking.models`); its
+               per-frame maps are kept (``Rolo.maps``) and saved beside the track.
 ``yolo``       YOLO-only: the associator of :mod:`rolo.tracking.association`.
 ``yolo_top``   the most confident detection of each frame (the ROLO-PyTorch port's choice); the previous box
                when the frame has none.
@@ -218,7 +220,7 @@ def track_job(
     """Pipeline stage: one tracker over an experiment's test videos ->
     ``out_dir/<video>.txt`` (OTB format, 1-based, one line per frame of the test segment) and
     ``out_dir/speed.json`` (seconds per video: timings stay out of the tables; for ROLO also the
-    encoding + LSTM part), and for ``rolo_heatmap`` the per-frame maps ``out_dir/<video>.maps.npy``
+    encoding + LSTM part), and for ``rolo_heatmap_paper`` the per-frame maps ``out_dir/<video>.maps.npy``
     ``(frames, GRID, GRID)`` float16 (frames after the start frame).
 
     ``videos = {video: {"features": .npy, "detections": .npy, "meta": .json, "images": dir,
