@@ -188,8 +188,12 @@ def test_finetune_target_plans_one_detector_per_experiment_on_its_training_video
     assert jobs["train_detector_ft"] == 3 and jobs["finetune_comparison"] == 3
     assert jobs["extract_features_ft"] == 5 * 3  # per (detector, video): each twin's five videos
     # the twins track only the detector-reading trackers; the others' tracks are their base's
+    from rolo.tracking.registry import spec
+
     tiny_trackers = TINY_CONFIG["trackers"]
-    assert jobs["track"] == 3 * len(tiny_trackers) + 3 * 5
+    reading = [t for t in tiny_trackers if spec(t).uses_detector]
+    assert len(reading) == 6  # rolo, rolo_paper, rolo_heatmap, rolo_heatmap_paper, yolo, yolo_top
+    assert jobs["track"] == 3 * len(tiny_trackers) + 3 * len(reading)
     inputs = job_inputs(proc, "train_detector_ft")
     assert set(inputs) == {"detector=exp1", "detector=exp2", "detector=exp3"}
     for wc, files in inputs.items():

@@ -201,7 +201,8 @@ def add_track(subparsers) -> None:
                    help="the target's box on the start frame (a webcam's or stream's first frame received): OTB "
                    "x,y,w,h (x, y 1-based, as in groundtruth_rect.txt)")
     p.add_argument("--model", required=True, metavar="MODEL.pt", help="ROLO checkpoint, results/<exp>/models/<kind>_s<steps>.pt; its model kind picks the "
-                   "pipeline's tracker (closed_loop: rolo, coordinate: rolo_paper, heatmap: rolo_heatmap)")
+                   "pipeline's tracker (closed_loop: rolo, closed_loop_heatmap: rolo_heatmap, coordinate: rolo_paper, "
+                   "heatmap: rolo_heatmap_paper)")
     p.add_argument("--detector", metavar="WEIGHTS",
                    help="YOLO weights; default: the detector recorded in the checkpoint (looked up relative to "
                    "the checkpoint's parent folders, then as given)")
