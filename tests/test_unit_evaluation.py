@@ -72,3 +72,18 @@ def test_paired_wins_pairs_runs_by_experiment_and_seeds():
     diffs = [0.10, -0.05, 0.05, 0.0, 0.1]
     assert out.diff_mean == pytest.approx(np.mean(diffs))
     assert out.diff_std == pytest.approx(np.std(diffs, ddof=1))
+
+
+def test_variation_summary_pairs_each_closed_loop_rolo(tmp_path):
+    """paired.csv and the summary's markdown hold the paired wins of `rolo` and of `rolo_heatmap`."""
+    auc = {"rolo": [0.7, 0.5], "rolo_heatmap": [0.8, 0.7], "yolo": [0.6, 0.6]}
+    rows = [{"experiment": "exp1", "data_seed": 1, "train_seed": s, "tracker": t, "frames": 10,
+             "aos": v, "success_auc": v, "success_50": v, "precision_20": v, "norm_precision_20": v}
+            for t, values in auc.items() for s, v in enumerate(values)]
+    pd.DataFrame(rows).to_csv(tmp_path / "run.csv", index=False)
+    variation_summary_job([tmp_path / "run.csv"], tmp_path / "s.csv", tmp_path / "s.md", tmp_path / "p.csv")
+    paired = pd.read_csv(tmp_path / "p.csv").set_index(["tracker", "versus"])
+    assert paired.wins.to_dict() == {("rolo", "rolo_heatmap"): 0, ("rolo", "yolo"): 1,
+                                     ("rolo_heatmap", "rolo"): 2, ("rolo_heatmap", "yolo"): 2}
+    md = (tmp_path / "s.md").read_text()
+    assert "## Paired: `rolo` against each tracker" in md and "## Paired: `rolo_heatmap` against each tracker" in md

@@ -415,9 +415,15 @@ def paired_wins(df: pd.DataFrame, ours: str = "rolo", metric: str = "success_auc
     return pd.DataFrame(rows)
 
 
+PAIRED = [n for n, s in TRACKERS.items() if s.model_kind and "neck" in s.inputs]
+"""The trackers whose paired wins the variation summary reports: the closed-loop ROLOs (``rolo``,
+``rolo_heatmap``)."""
+
+
 def variation_summary_job(runs: list[str], out_csv, out_md, out_paired=None) -> pd.DataFrame:
     """Mean and sample std over every (data seed, training seed) run, per (experiment, tracker); and,
-    to ``out_paired``, ROLO's paired wins against every other tracker (:func:`paired_wins`)."""
+    to ``out_paired``, the paired wins of each closed-loop ROLO (:data:`PAIRED`) in the runs against
+    every other tracker (:func:`paired_wins`)."""
     df = pd.concat([pd.read_csv(p) for p in runs], ignore_index=True)
     g = df.groupby(["experiment", "tracker"], sort=False)
     out = g.size().rename("runs").to_frame()
@@ -436,13 +442,14 @@ def variation_summary_job(runs: list[str], out_csv, out_md, out_paired=None) -> 
         for m in METRICS:
             shown[m] = [f"{a:.3f} ± {b:.3f}" for a, b in zip(sub[f"{m}_mean"], sub[f"{m}_std"].fillna(0))]
         md += [f"## {exp}", "", shown.to_markdown(index=False), ""]
-    paired = paired_wins(df)
-    if len(paired):
-        md += ["## Paired: `rolo` against each tracker", "",
-               "Runs (same experiment, data seed and training seed) in which `rolo`'s success AUC is higher, "
+    each = [paired_wins(df, ours) for ours in PAIRED]
+    paired = pd.concat([p for p in each if len(p)], ignore_index=True) if any(len(p) for p in each) else pd.DataFrame()
+    for ours, sub in (paired.groupby("tracker", sort=False) if len(paired) else []):
+        md += [f"## Paired: `{ours}` against each tracker", "",
+               f"Runs (same experiment, data seed and training seed) in which `{ours}`'s success AUC is higher, "
                "and the mean ± sample std of the difference.", ""]
-        shown = paired[["experiment", "versus", "runs", "wins"]].assign(
-            diff=[f"{a:+.3f} ± {b:.3f}" for a, b in zip(paired.diff_mean, paired.diff_std.fillna(0))])
+        shown = sub[["experiment", "versus", "runs", "wins"]].assign(
+            diff=[f"{a:+.3f} ± {b:.3f}" for a, b in zip(sub.diff_mean, sub.diff_std.fillna(0))])
         md += [shown.to_markdown(index=False), ""]
     if out_paired is not None:
         _write_csv(paired, out_paired)
