@@ -442,9 +442,8 @@ def variation_summary_job(runs: list[str], out_csv, out_md, out_paired=None) -> 
         for m in METRICS:
             shown[m] = [f"{a:.3f} ± {b:.3f}" for a, b in zip(sub[f"{m}_mean"], sub[f"{m}_std"].fillna(0))]
         md += [f"## {exp}", "", shown.to_markdown(index=False), ""]
-    each = [paired_wins(df, ours) for ours in PAIRED]
-    paired = pd.concat([p for p in each if len(p)], ignore_index=True) if any(len(p) for p in each) else pd.DataFrame()
-    for ours, sub in (paired.groupby("tracker", sort=False) if len(paired) else []):
+    paired = pd.concat([paired_wins(df, ours) for ours in PAIRED], ignore_index=True)
+    for ours, sub in paired.groupby("tracker", sort=False) if "tracker" in paired else []:
         md += [f"## Paired: `{ours}` against each tracker", "",
                f"Runs (same experiment, data seed and training seed) in which `{ours}`'s success AUC is higher, "
                "and the mean ± sample std of the difference.", ""]
