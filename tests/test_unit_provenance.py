@@ -113,6 +113,22 @@ def test_import_forms_are_all_followed(package_copy):
     assert "numpy" not in closure
 
 
+def test_each_source_is_parsed_once_per_process(package_copy, monkeypatch):
+    # Snakemake asks for a code hash per job while it plans: an unchanged source is not parsed again,
+    # an edited one is (the cache is keyed by the text)
+    parsed = []
+    real_parse = provenance.ast.parse
+    monkeypatch.setattr(provenance.ast, "parse", lambda src, filename: parsed.append(filename) or real_parse(src, filename=filename))
+    provenance._imported_names.cache_clear()
+    first = code_hash(TRACKING)
+    assert len(parsed) == len(set(parsed)) == len(module_closure(TRACKING))
+    parsed.clear()
+    assert code_hash(TRACKING) == first and code_hash("tracking.registry") and parsed == []
+    edit(path_of(package_copy, "utils.boxes"))
+    assert code_hash(TRACKING) != first
+    assert parsed == [str(path_of(package_copy, "utils.boxes"))]
+
+
 def test_real_sources_untouched_by_copy_edits(package_copy, monkeypatch):
     edit(path_of(package_copy, "utils.boxes"))
     edited = code_hash("utils.boxes")
