@@ -44,8 +44,11 @@ demo: $(STAMP)
 	@for e in results/exp*/aos.md; do echo "== $$e"; sed -n '/## Mean over sequences/,/## Per sequence/p' $$e | sed '1d;$$d'; done
 	@echo "Tables: $$(ls results/exp*/aos.csv | tr '\n' ' ')"
 
+# Two pytest-xdist workers: the tests of the tiny workflow (tests/conftest.py) on one, the other test
+# files on the other. TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # snakemake --lint on every shipped configuration, and snakefmt's formatting check
 lint: $(STAMP)

@@ -22,6 +22,16 @@ TINY_CONFIG = yaml.safe_load(TINY_CONFIG_FILE.read_text())
 """The tiny configuration (a few-second version of the demo), as a person runs it from ``.test/``."""
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks
+def pytest_collection_modifyitems(config, items):
+    """For pytest-xdist's ``--dist loadgroup`` (``make test``: two workers): every test that needs the
+    tiny workflow runs on one worker, which builds it once, and every other test file runs whole on
+    one worker, which builds its module fixtures once. Without xdist the marks do nothing."""
+    for item in items:
+        group = "tiny_workflow" if "tiny_workflow" in item.fixturenames else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
